@@ -1,0 +1,28 @@
+/* Small file helpers that report through err_t. */
+#ifndef ISOLA_COMMON_FILE_H
+#define ISOLA_COMMON_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+/* Read a whole file (at most `max` bytes; larger files are an error) into a
+ * NUL-terminated buffer the caller frees. */
+int file_read_all(const char *path, size_t max, char **out, size_t *len, err_t *err);
+
+/* Write `len` bytes to `path` atomically: a temporary file in the same
+ * directory, fsync, rename.  Readers see the old or the new content, never
+ * a part. */
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, err_t *err);
+
+/* write() all of it, retrying on EINTR and short writes. */
+int fd_write_all(int fd, const void *data, size_t len, err_t *err);
+
+/* mkdir -p; existing directories are fine, existing non-directories are not. */
+int mkdir_p(const char *path, mode_t mode, err_t *err);
+
+/* "a" + "/" + "b" with exactly one slash between; caller frees. */
+char *path_join(const char *a, const char *b);
+
+#endif

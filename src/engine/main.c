@@ -1,0 +1,100 @@
+/* isola: the engine's front door.  Each subcommand is a short process over
+ * the image, runtime, VMM and network libraries. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "common/cli.h"
+#include "common/log.h"
+
+#define PROG "isola"
+
+/* Docker's convention: 125 when the engine itself fails. */
+#define EXIT_ENGINE 125
+
+static const char *root = "/var/lib/isola";
+
+static const struct cli_cmd commands[] = {
+    {"run", "run a command in a new container or microVM (--vm)", NULL},
+    {"create", "create a container", NULL},
+    {"start", "start a created container", NULL},
+    {"stop", "stop a running container", NULL},
+    {"kill", "send a signal to a container", NULL},
+    {"restart", "restart a container", NULL},
+    {"rm", "remove containers", NULL},
+    {"ps", "list containers", NULL},
+    {"logs", "show a container's output", NULL},
+    {"exec", "run a command in a running container", NULL},
+    {"attach", "attach to a container's console", NULL},
+    {"inspect", "show details of a container, image, volume or network", NULL},
+    {"stats", "show resource usage", NULL},
+    {"top", "show a container's processes", NULL},
+    {"wait", "wait for a container to exit", NULL},
+    {"cp", "copy files between a container and the host", NULL},
+    {"commit", "make an image from a container", NULL},
+    {"pull", "pull an image from a registry", NULL},
+    {"push", "push an image to a registry", NULL},
+    {"images", "list images", NULL},
+    {"rmi", "remove images", NULL},
+    {"tag", "name an image", NULL},
+    {"save", "write images to an archive", NULL},
+    {"load", "read images from an archive", NULL},
+    {"import", "make an image from a root filesystem tarball", NULL},
+    {"login", "store registry credentials", NULL},
+    {"logout", "remove registry credentials", NULL},
+    {"image", "manage images (prune)", NULL},
+    {"volume", "manage volumes", NULL},
+    {"network", "manage virtual networks", NULL},
+    {"port", "list a container's published ports", NULL},
+    {"system", "show and clean engine state", NULL},
+    {"events", "show engine events", NULL},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+  fputs("Usage: " PROG " [--root DIR] [--log-level LEVEL] COMMAND [OPTIONS] [ARGS]\n"
+        "\n"
+        "Run containers and KVM microVMs from OCI images, daemonless.\n"
+        "\n"
+        "Global options:\n"
+        "  --root DIR          state directory (default /var/lib/isola)\n"
+        "  --log-level LEVEL   error, warn (default), info or debug\n"
+        "  -v, --version       print the version\n"
+        "  -h, --help          print this help\n"
+        "\n",
+        out);
+  cli_print_commands(out, commands);
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"root", required_argument, NULL, 'r'},
+      {"log-level", required_argument, NULL, 'l'},
+      {"version", no_argument, NULL, 'v'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  err_t err = NULL;
+  enum log_level level;
+  int c;
+  log_open(PROG, NULL, LOG_FORMAT_TEXT, NULL);
+  while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'r': root = optarg; break;
+    case 'l':
+      if (log_parse_level(optarg, &level, &err) < 0) {
+        log_err(err);
+        err_free(&err);
+        return EXIT_ENGINE;
+      }
+      log_set_level(level);
+      break;
+    case 'v': cli_print_version(stdout, PROG, NULL); return 0;
+    case 'h': usage(stdout); return 0;
+    default: fputs("Run `" PROG " --help` for the options.\n", stderr); return EXIT_ENGINE;
+    }
+  }
+  log_debug("state root %s", root);
+  return cli_dispatch(PROG, commands, argc - optind, argv + optind, EXIT_ENGINE);
+}

@@ -1,0 +1,104 @@
+/* isola-runtime: the OCI runtime's front door.  It parses the global options
+ * and hands the rest to the command's file, as runc and crun do. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cli.h"
+#include "common/log.h"
+#include "config.h"
+#include "runtime/cli/globals.h"
+
+#define PROG "isola-runtime"
+
+struct runtime_globals runtime_globals = {.root = "/run/isola/runtime"};
+
+static const struct cli_cmd commands[] = {
+    {"create", "create a container from a bundle", NULL},
+    {"start", "start the user process of a created container", NULL},
+    {"run", "create and start a container", NULL},
+    {"state", "print the state of a container as JSON", NULL},
+    {"kill", "send a signal to a container's processes", NULL},
+    {"delete", "delete a container and release its resources", NULL},
+    {"exec", "run another process in a container", NULL},
+    {"ps", "list the processes of a container", NULL},
+    {"list", "list containers", NULL},
+    {"pause", "freeze all processes of a container", NULL},
+    {"resume", "thaw a paused container", NULL},
+    {"update", "change a container's resource limits", NULL},
+    {"events", "show container events and statistics", NULL},
+    {"spec", "write a default config.json", NULL},
+    {"features", "print the features this runtime supports, as JSON", NULL},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+  fprintf(out,
+          "Usage: " PROG " [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
+          "\n"
+          "An OCI runtime (runtime-spec " ISOLA_OCI_SPEC_VERSION ") with the runc/crun command line.\n"
+          "\n"
+          "Global options:\n"
+          "  --root DIR            state directory (default /run/isola/runtime)\n"
+          "  --log FILE            write log records to FILE instead of stderr\n"
+          "  --log-format FORMAT   text (default) or json\n"
+          "  --debug               log debug records\n"
+          "  --systemd-cgroup      use systemd for cgroups\n"
+          "  -v, --version         print the version\n"
+          "  -h, --help            print this help\n"
+          "\n");
+  cli_print_commands(out, commands);
+}
+
+int main(int argc, char **argv)
+{
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD_CGROUP, OPT_ROOTLESS };
+  static const struct option opts[] = {
+      {"root", required_argument, NULL, OPT_ROOT},
+      {"log", required_argument, NULL, OPT_LOG},
+      {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+      {"debug", no_argument, NULL, OPT_DEBUG},
+      {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP},
+      {"rootless", required_argument, NULL, OPT_ROOTLESS},
+      {"version", no_argument, NULL, 'v'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  enum log_format fmt = LOG_FORMAT_TEXT;
+  err_t err = NULL;
+  int c;
+  /* "+": stop at the command name; its options belong to the command. */
+  while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_ROOT: runtime_globals.root = optarg; break;
+    case OPT_LOG: runtime_globals.log_path = optarg; break;
+    case OPT_LOG_FORMAT:
+      if (log_parse_format(optarg, &fmt, &err) < 0) {
+        err_print(PROG, err);
+        err_free(&err);
+        return 1;
+      }
+      break;
+    case OPT_DEBUG: runtime_globals.debug = true; break;
+    case OPT_SYSTEMD_CGROUP: runtime_globals.systemd_cgroup = true; break;
+    case OPT_ROOTLESS: break; /* runc's hint; we detect rootless mode ourselves */
+    case 'v':
+      cli_print_version(stdout, PROG, "spec: " ISOLA_OCI_SPEC_VERSION "\n");
+      return 0;
+    case 'h': usage(stdout); return 0;
+    default: fprintf(stderr, "Run `" PROG " --help` for the options.\n"); return 1;
+    }
+  }
+  if (log_open(PROG, runtime_globals.log_path, fmt, &err) < 0) {
+    err_print(PROG, err);
+    err_free(&err);
+    return 1;
+  }
+  if (runtime_globals.debug)
+    log_set_level(LOG_LEVEL_DEBUG);
+  int status = cli_dispatch(PROG, commands, argc - optind, argv + optind, 1);
+  log_close();
+  return status;
+}

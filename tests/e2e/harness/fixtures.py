@@ -1,0 +1,156 @@
+"""Fixtures every end-to-end test can use:
+
+  isola           the build under test (binaries, variant)
+  state_root      a scratch state root, passed as --root
+  netns / netns_factory
+                  private network namespaces created for the test
+  busybox_rootfs  a read-only busybox root filesystem, built once a session
+  rootfs          a private writable copy of it
+  leak check      autouse: fails any test that leaves isola-named processes,
+                  mounts, cgroups, links, network namespaces or nft tables
+"""
+import itertools
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness import leaks
+
+TOP = Path(__file__).resolve().parents[3]
+BINARIES = ("isola", "isola-vmm", "isola-runtime")
+
+
+def run(args, *, timeout=60, check=False, **kw):
+    """subprocess.run with text output captured and a timeout."""
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    return subprocess.run([str(a) for a in args], timeout=timeout, check=check, **kw)
+
+
+@dataclass
+class Build:
+    dir: Path
+    variant: str
+
+    def bin(self, name):
+        return self.dir / {"isola": "src/engine/isola", "isola-vmm": "src/vmm/isola-vmm",
+                           "isola-runtime": "src/runtime/isola-runtime"}[name]
+
+    @property
+    def sanitized(self):
+        return self.variant == "sanitize"
+
+
+@pytest.fixture(scope="session")
+def isola():
+    d = Path(os.environ.get("ISOLA_BUILD_DIR", TOP / "build"))
+    b = Build(d, os.environ.get("ISOLA_VARIANT", "release"))
+    missing = [n for n in BINARIES if not b.bin(n).exists()]
+    if missing:
+        pytest.exit(f"{', '.join(missing)} not built in {d}: run `make` first", returncode=3)
+    return b
+
+
+@pytest.fixture
+def state_root(tmp_path):
+    root = tmp_path / "isola-root"
+    root.mkdir()
+    return root
+
+
+class NetNS:
+    """A named network namespace that the test owns (`ip netns add`)."""
+    _seq = itertools.count()
+
+    def __init__(self):
+        self.name = f"isola-t{os.getpid()}-{next(self._seq)}"
+        run(["ip", "netns", "add", self.name], check=True)
+        run(self.cmd(["ip", "link", "set", "lo", "up"]), check=True)
+
+    def cmd(self, args):
+        return ["ip", "netns", "exec", self.name] + [str(a) for a in args]
+
+    def run(self, args, **kw):
+        return run(self.cmd(args), **kw)
+
+    def popen(self, args, **kw):
+        return subprocess.Popen(self.cmd(args), **kw)
+
+    def delete(self):
+        run(["ip", "netns", "del", self.name])
+
+
+@pytest.fixture
+def netns_factory():
+    made = []
+
+    def make():
+        ns = NetNS()
+        made.append(ns)
+        return ns
+
+    yield make
+    for ns in reversed(made):
+        ns.delete()
+
+
+@pytest.fixture
+def netns(netns_factory):
+    return netns_factory()
+
+
+def build_busybox_rootfs(dest: Path):
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    for d in ("bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "root", "var/tmp", "usr/bin"):
+        (dest / d).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(busybox, dest / "bin/busybox")
+    applets = run([dest / "bin/busybox", "--list"], check=True).stdout.split()
+    for a in applets:
+        link = dest / "bin" / a
+        if not link.exists():
+            link.symlink_to("busybox")
+    (dest / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
+                                     "nobody:x:65534:65534:nobody:/:/bin/false\n")
+    (dest / "etc/group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    (dest / "etc/hostname").write_text("busybox\n")
+    os.chmod(dest / "tmp", 0o1777)
+
+
+@pytest.fixture(scope="session")
+def busybox_rootfs(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("busybox") / "rootfs"
+    dest.mkdir()
+    build_busybox_rootfs(dest)
+    return dest
+
+
+@pytest.fixture
+def rootfs(busybox_rootfs, tmp_path):
+    dest = tmp_path / "rootfs"
+    run(["cp", "-a", busybox_rootfs, dest], check=True)
+    return dest
+
+
+@pytest.fixture(autouse=True)
+def leak_check():
+    """Fail the test if it leaves isola-named host resources behind, then
+    remove exactly those, so the next test starts clean."""
+    before = leaks.snapshot()
+    yield
+    after = leaks.snapshot()
+    left = after - before
+    if left:
+        leaks.clean(left)
+        pytest.fail("test left isola resources behind:\n" + leaks.describe(left), pytrace=False)
+
+
+def pytest_report_header(config):
+    existing = leaks.snapshot()
+    if existing:
+        return ["isola resources present before the run (not this run's):",
+                leaks.describe(existing)]
+    return []
