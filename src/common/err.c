@@ -11,6 +11,10 @@ static char oom_msg[] = "out of memory while reporting an error";
 
 static void set_msg(err_t *e, int errnum, char *msg)
 {
+  if (!e) { /* the caller did not want the details */
+    free(msg);
+    return;
+  }
   err_free(e);
   err_s *n = malloc(sizeof(*n));
   if (!n) {
@@ -61,6 +65,8 @@ int err_sys(err_t *e, const char *fmt, ...)
 int err_context(err_t *e, const char *fmt, ...)
 {
   char *ctx = NULL, *msg = NULL;
+  if (!e)
+    return -1;
   va_list ap;
   va_start(ap, fmt);
   if (vasprintf(&ctx, fmt, ap) < 0)

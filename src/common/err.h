@@ -6,6 +6,9 @@
  * permitted".  Callers add context on the way up with err_context().
  * Libraries never print and never exit; the command that owns the error
  * prints it once, with err_print() or log_err().
+ *
+ * Every function taking `err_t *e` accepts NULL: the error is then dropped
+ * and only the -1 remains (for best-effort cleanup paths).
  */
 #ifndef ISOLA_COMMON_ERR_H
 #define ISOLA_COMMON_ERR_H

@@ -8,6 +8,7 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "config.h"
+#include "runtime/cli/commands.h"
 #include "runtime/cli/globals.h"
 
 #define PROG "isola-runtime"
@@ -15,21 +16,21 @@
 struct runtime_globals runtime_globals = {.root = "/run/isola/runtime"};
 
 static const struct cli_cmd commands[] = {
-    {"create", "create a container from a bundle", NULL},
-    {"start", "start the user process of a created container", NULL},
-    {"run", "create and start a container", NULL},
-    {"state", "print the state of a container as JSON", NULL},
-    {"kill", "send a signal to a container's processes", NULL},
-    {"delete", "delete a container and release its resources", NULL},
-    {"exec", "run another process in a container", NULL},
-    {"ps", "list the processes of a container", NULL},
-    {"list", "list containers", NULL},
-    {"pause", "freeze all processes of a container", NULL},
-    {"resume", "thaw a paused container", NULL},
-    {"update", "change a container's resource limits", NULL},
-    {"events", "show container events and statistics", NULL},
-    {"spec", "write a default config.json", NULL},
-    {"features", "print the features this runtime supports, as JSON", NULL},
+    {"create", "create a container from a bundle", cmd_create},
+    {"start", "start the user process of a created container", cmd_start},
+    {"run", "create and start a container", cmd_run},
+    {"state", "print the state of a container as JSON", cmd_state},
+    {"kill", "send a signal to a container's processes", cmd_kill},
+    {"delete", "delete a container and release its resources", cmd_delete},
+    {"exec", "run another process in a container", cmd_exec},
+    {"ps", "list the processes of a container", cmd_ps},
+    {"list", "list containers", cmd_list},
+    {"pause", "freeze all processes of a container", cmd_pause},
+    {"resume", "thaw a paused container", cmd_resume},
+    {"update", "change a container's resource limits", cmd_update},
+    {"events", "show container events and statistics", cmd_events},
+    {"spec", "write a default config.json", cmd_spec},
+    {"features", "print the features this runtime supports, as JSON", cmd_features},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,63 @@
+/* A container's control group, in whichever layout the host has: v1 (one
+ * hierarchy per controller), v2 (unified) or hybrid (v1 controllers plus a
+ * cgroup2 mount at <root>/unified, as on our development hosts). */
+#ifndef ISOLA_RUNTIME_CGROUP_H
+#define ISOLA_RUNTIME_CGROUP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "runtime/spec/spec.h"
+
+enum cgroup_mode { CGROUP_V1, CGROUP_V2, CGROUP_HYBRID };
+
+#define CGROUP_MAX_HIERARCHIES 16
+
+struct cgroup {
+  enum cgroup_mode mode;
+  char *path; /* relative to each hierarchy, starts with '/' */
+  /* Absolute directories of this cgroup: one per v1 hierarchy, and the
+   * unified one (v2 or hybrid) last. */
+  char *v1_dirs[CGROUP_MAX_HIERARCHIES];
+  char *v1_names[CGROUP_MAX_HIERARCHIES]; /* "memory", "cpu,cpuacct", ... */
+  size_t n_v1;
+  char *unified_dir; /* NULL in pure v1 */
+};
+
+/* Fill `cg` for `path` under `root` ("/sys/fs/cgroup" unless testing);
+ * creates nothing. */
+int cgroup_open(const char *root, const char *path, struct cgroup *cg, err_t *err);
+void cgroup_close(struct cgroup *cg);
+
+/* Create the directories (parents too), then move `pid` in. */
+int cgroup_create(struct cgroup *cg, err_t *err);
+int cgroup_enter(const struct cgroup *cg, pid_t pid, err_t *err);
+int cgroup_apply(const struct cgroup *cg, const struct spec_resources *r, bool update, err_t *err);
+
+/* Remove the directories; they must be empty of processes. */
+int cgroup_destroy(const struct cgroup *cg, err_t *err);
+
+int cgroup_pids(const struct cgroup *cg, pid_t **pids, size_t *n, err_t *err);
+int cgroup_kill(const struct cgroup *cg, int sig, err_t *err);
+int cgroup_freeze(const struct cgroup *cg, bool freeze, err_t *err);
+bool cgroup_frozen(const struct cgroup *cg);
+int cgroup_stats(const struct cgroup *cg, json_t **out, err_t *err);
+/* Number of OOM kills in the cgroup so far. */
+long cgroup_oom_kills(const struct cgroup *cg);
+
+/* Per-layout resource writers, exposed for the unit tests. */
+int cgroup_v1_apply(const struct cgroup *cg, const struct spec_resources *r, bool update, err_t *err);
+int cgroup_v2_apply(const char *dir, const struct spec_resources *r, err_t *err);
+int cgroup_v2_enable_controllers(const char *root, const char *path, err_t *err);
+
+/* Write `value` to dir/file (which must exist). */
+int cgroup_write(const char *dir, const char *file, const char *value, err_t *err);
+int cgroup_read(const char *dir, const char *file, char *buf, size_t len, err_t *err);
+
+/* v1 cpu.shares -> v2 cpu.weight; v1 blkio weight -> v2 io.weight. */
+uint64_t cgroup_shares_to_weight(uint64_t shares);
+uint64_t cgroup_blkio_to_io_weight(uint64_t weight);
+
+#endif

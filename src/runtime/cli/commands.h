@@ -1,0 +1,31 @@
+/* One function per isola-runtime command; each file parses its flags and
+ * calls the container library. */
+#ifndef ISOLA_RUNTIME_CLI_COMMANDS_H
+#define ISOLA_RUNTIME_CLI_COMMANDS_H
+
+#include "common/err.h"
+
+int cmd_create(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_state(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_update(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_spec(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+
+/* Log the error (to --log when given), free it, return exit status 1. */
+int cli_fail(err_t *err);
+/* Exactly one positional argument, the container id. */
+const char *cli_one_id(int argc, char **argv, int optind_, const char *cmd);
+/* "KILL", "SIGKILL", "9" -> 9; -1 when unknown. */
+int cli_parse_signal(const char *s);
+
+#endif

@@ -1,0 +1,307 @@
+/* `create`: the runtime side.  It forks a first child that enters and makes
+ * the namespaces, which forks the init (so that it is inside a new pid
+ * namespace), puts them in the cgroup, writes id maps, runs the runtime's
+ * hooks, and records the state once the init is waiting for `start`.
+ * Any failure undoes all of it: processes, cgroup, state directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "runtime/cgroup/cgroup.h"
+#include "runtime/container/console.h"
+#include "runtime/container/container.h"
+#include "runtime/container/hooks.h"
+#include "runtime/container/init.h"
+#include "runtime/container/namespaces.h"
+#include "runtime/container/state.h"
+#include "runtime/container/sync.h"
+
+static char *now_rfc3339(void)
+{
+  struct timespec ts;
+  struct tm tm;
+  char buf[64];
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
+  return strdup(buf);
+}
+
+char *container_cgroup_path(const struct spec *s, const char *id);
+char *container_cgroup_path(const struct spec *s, const char *id)
+{
+  char *p = NULL;
+  const char *cp = s->linux_.cgroups_path;
+  if (!cp || !*cp)
+    return asprintf(&p, "/isola/%s", id) < 0 ? NULL : p;
+  return asprintf(&p, "%s%s", cp[0] == '/' ? "" : "/", cp) < 0 ? NULL : p;
+}
+
+/* The first child: namespaces, then the init. */
+__attribute__((noreturn)) static void stage1(struct init_ctx *ctx)
+{
+  err_t err = NULL;
+  const struct spec_linux *l = &ctx->spec->linux_;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (sync_recv(ctx->sync_fd, SYNC_GO, NULL, &err) < 0)
+    _exit(1);
+  int flags = ns_new_flags(l);
+  if (ns_join_paths(l, &err) < 0)
+    goto fail;
+  if (flags && unshare(flags) < 0) {
+    err_sys(&err, "cannot create namespaces (linux.namespaces)");
+    goto fail;
+  }
+  if (flags & CLONE_NEWUSER) {
+    if (sync_send(ctx->sync_fd, SYNC_USERMAP, 0, &err) < 0 ||
+        sync_recv(ctx->sync_fd, SYNC_USERMAP_DONE, NULL, &err) < 0)
+      goto fail;
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+      err_sys(&err, "cannot become root in the new user namespace (map uid 0 in linux.uidMappings)");
+      goto fail;
+    }
+  }
+  if (ns_write_time_offsets(l, &err) < 0)
+    goto fail;
+  pid_t init = fork();
+  if (init < 0) {
+    err_sys(&err, "cannot fork the container's init");
+    goto fail;
+  }
+  if (init == 0)
+    init_main(ctx);
+  sync_send(ctx->sync_fd, SYNC_PID, init, NULL);
+  _exit(0);
+fail:
+  sync_send_error(ctx->sync_fd, err);
+  _exit(1);
+}
+
+struct create_job {
+  struct container c;
+  struct cgroup cg;
+  bool cg_made;
+  bool dir_made;
+  pid_t stage1, init;
+  int sock;
+  int console;
+  int fifo;
+};
+
+static void undo(struct create_job *j)
+{
+  if (j->init > 0)
+    kill(j->init, SIGKILL);
+  if (j->stage1 > 0) {
+    kill(j->stage1, SIGKILL);
+    waitpid(j->stage1, NULL, 0);
+  }
+  if (j->init > 0)
+    waitpid(j->init, NULL, __WALL); /* reaped only when we are its subreaper */
+  if (j->cg_made) {
+    cgroup_kill(&j->cg, SIGKILL, NULL);
+    cgroup_destroy(&j->cg, NULL);
+  }
+  if (j->dir_made) {
+    char *fifo = container_fifo_path(&j->c);
+    _cleanup_free_ char *st = path_join(j->c.dir, "state.json");
+    unlink(fifo);
+    free(fifo);
+    unlink(st);
+    rmdir(j->c.dir);
+  }
+}
+
+static int prepare_paths(const struct create_opts *o, const struct spec *s, struct container *c,
+                         err_t *err)
+{
+  char buf[PATH_MAX];
+  if (!realpath(o->bundle, buf))
+    return err_sys(err, "bundle `%s`", o->bundle);
+  c->bundle = strdup(buf);
+  _cleanup_free_ char *rootfs = s->root_path[0] == '/' ? strdup(s->root_path)
+                                                       : path_join(c->bundle, s->root_path);
+  if (!realpath(rootfs, buf))
+    return err_sys(err, "root.path `%s`", rootfs);
+  c->rootfs = strdup(buf);
+  c->id = strdup(o->id);
+  c->dir = path_join(o->root, o->id);
+  c->created = now_rfc3339();
+  c->owner = getuid();
+  c->annotations = json_incref(s->annotations);
+  c->config = json_incref(s->json);
+  c->cgroup_path = container_cgroup_path(s, o->id);
+  if (!c->bundle || !c->rootfs || !c->id || !c->dir || !c->created || !c->cgroup_path)
+    return err_sys(err, "create");
+  return 0;
+}
+
+static int make_state_dir(const struct create_opts *o, struct create_job *j, err_t *err)
+{
+  if (mkdir_p(o->root, 0700, err) < 0)
+    return err_context(err, "state root");
+  if (mkdir(j->c.dir, 0700) < 0) {
+    if (errno == EEXIST)
+      return err_make(err, EEXIST, "container `%s` already exists", o->id);
+    return err_sys(err, "cannot create `%s`", j->c.dir);
+  }
+  j->dir_made = true;
+  /* Recorded before anything else exists, so that `delete --force` can
+   * clean up after a create that was killed halfway. */
+  if (container_save(&j->c, err) < 0)
+    return -1;
+  _cleanup_free_ char *fifo = container_fifo_path(&j->c);
+  if (mkfifo(fifo, 0600) < 0)
+    return err_sys(err, "cannot create `%s`", fifo);
+  j->fifo = open(fifo, O_PATH | O_CLOEXEC);
+  if (j->fifo < 0)
+    return err_sys(err, "cannot open `%s`", fifo);
+  return 0;
+}
+
+static json_t *creating_state(const struct create_job *j, const char *status)
+{
+  json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0", "id", j->c.id, "status",
+                        status, "pid", (int)j->init, "bundle", j->c.bundle);
+  if (o && j->c.annotations)
+    json_object_set(o, "annotations", j->c.annotations);
+  return o;
+}
+
+static int write_pid_file(const char *path, pid_t pid, err_t *err)
+{
+  char buf[32];
+  int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+  if (file_write_atomic(path, buf, (size_t)n, 0644, err) < 0)
+    return err_context(err, "--pid-file");
+  return 0;
+}
+
+static int run_parent(const struct create_opts *o, const struct spec *s, struct create_job *j,
+                      int child_sock, err_t *err)
+{
+  const struct spec_linux *l = &s->linux_;
+  struct init_ctx ctx = {.spec = s, .rootfs = j->c.rootfs, .id = j->c.id, .bundle = j->c.bundle,
+                         .cg = &j->cg, .sync_fd = child_sock, .console_fd = j->console,
+                         .fifo_fd = j->fifo, .userns = (ns_new_flags(l) & CLONE_NEWUSER) != 0,
+                         .no_pivot = o->no_pivot, .preserve_fds = o->preserve_fds};
+  if (o->subreaper)
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+  j->stage1 = fork();
+  if (j->stage1 < 0) {
+    close(child_sock);
+    return err_sys(err, "cannot fork");
+  }
+  if (j->stage1 == 0) {
+    close(j->sock);
+    stage1(&ctx);
+  }
+  close(child_sock);
+  if (j->console >= 0) {
+    close(j->console);
+    j->console = -1;
+  }
+  if (cgroup_create(&j->cg, err) < 0)
+    return -1;
+  j->cg_made = true;
+  if (cgroup_enter(&j->cg, j->stage1, err) < 0 ||
+      cgroup_apply(&j->cg, &l->resources, false, err) < 0)
+    return err_context(err, "cgroup `%s`", j->cg.path);
+  if (sync_send(j->sock, SYNC_GO, 0, err) < 0)
+    return -1;
+  if (ns_new_flags(l) & CLONE_NEWUSER) {
+    if (sync_recv(j->sock, SYNC_USERMAP, NULL, err) < 0 ||
+        ns_write_id_maps(j->stage1, l, err) < 0 ||
+        sync_send(j->sock, SYNC_USERMAP_DONE, 0, err) < 0)
+      return -1;
+  }
+  int pid = 0;
+  if (sync_recv(j->sock, SYNC_PID, &pid, err) < 0)
+    return -1;
+  j->init = pid;
+  waitpid(j->stage1, NULL, 0);
+  j->stage1 = 0;
+  if (sync_recv(j->sock, SYNC_HOOKS, NULL, err) < 0)
+    return -1;
+  _cleanup_json_ json_t *st = creating_state(j, "creating");
+  if (hooks_run(s, HOOK_PRESTART, st, err) < 0 || hooks_run(s, HOOK_CREATE_RUNTIME, st, err) < 0 ||
+      sync_send(j->sock, SYNC_HOOKS_DONE, 0, err) < 0)
+    return -1;
+  if (sync_recv(j->sock, SYNC_READY, NULL, err) < 0)
+    return -1;
+  j->c.pid = j->init;
+  j->c.start_time = proc_start_time(j->init);
+  if (container_save(&j->c, err) < 0)
+    return -1;
+  if (o->pid_file && write_pid_file(o->pid_file, j->init, err) < 0)
+    return -1;
+  return 0;
+}
+
+int container_create(const struct create_opts *o, pid_t *init_pid, err_t *err)
+{
+  if (container_check_id(o->id, err) < 0)
+    return -1;
+  _cleanup_free_ char *cfg = path_join(o->bundle, "config.json");
+  _cleanup_spec_ struct spec *s = NULL;
+  if (spec_load(cfg, &s, err) < 0)
+    return -1;
+  if (!s->has_process)
+    return err_make(err, EINVAL, "%s: process: required to create a container", cfg);
+  if (s->process.terminal && !o->console_socket)
+    return err_make(err, EINVAL, "%s: process.terminal is true: --console-socket is required", cfg);
+  struct create_job j = {.sock = -1, .console = -1, .fifo = -1};
+  int child_sock = -1;
+  int ret = -1;
+  if (prepare_paths(o, s, &j.c, err) < 0 || make_state_dir(o, &j, err) < 0)
+    goto out;
+  if (cgroup_open("/sys/fs/cgroup", j.c.cgroup_path, &j.cg, err) < 0)
+    goto out;
+  if (o->console_socket && s->process.terminal &&
+      (j.console = console_connect(o->console_socket, err)) < 0)
+    goto out;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    err_sys(err, "socketpair");
+    goto out;
+  }
+  j.sock = sv[0];
+  child_sock = sv[1];
+  ret = run_parent(o, s, &j, child_sock, err);
+  child_sock = -1;
+out:
+  if (ret < 0) {
+    undo(&j);
+    err_context(err, "cannot create container `%s`", o->id);
+  } else {
+    *init_pid = j.init;
+  }
+  if (child_sock >= 0)
+    close(child_sock);
+  if (j.sock >= 0)
+    close(j.sock);
+  if (j.console >= 0)
+    close(j.console);
+  if (j.fifo >= 0)
+    close(j.fifo);
+  cgroup_close(&j.cg);
+  container_release(&j.c);
+  return ret;
+}

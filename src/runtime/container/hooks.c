@@ -1,0 +1,98 @@
+#include "runtime/container/hooks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/file.h"
+
+static long now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int run_one(const struct spec_hook *h, const char *kind, size_t i, const char *state,
+                   err_t *err)
+{
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) < 0)
+    return err_sys(err, "hooks.%s[%zu]: pipe", kind, i);
+  char *fallback[] = {(char *)h->path, NULL};
+  char *empty[] = {NULL};
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(in[0]);
+    close(in[1]);
+    return err_sys(err, "hooks.%s[%zu]: fork", kind, i);
+  }
+  if (pid == 0) {
+    dup2(in[0], 0);
+    /* A hook's output must not land in the container's stdio. */
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0)
+      dup2(devnull, 1);
+    execve(h->path, h->args ? h->args : fallback, h->env ? h->env : empty);
+    _exit(127);
+  }
+  close(in[0]);
+  fd_write_all(in[1], state, strlen(state), NULL);
+  close(in[1]);
+  long deadline = h->timeout ? now_ms() + h->timeout * 1000L : 0;
+  int status;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, deadline ? WNOHANG : 0);
+    if (r == pid)
+      break;
+    if (r < 0 && errno != EINTR)
+      return err_sys(err, "hooks.%s[%zu]: wait", kind, i);
+    if (deadline && now_ms() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return err_make(err, ETIMEDOUT, "hooks.%s[%zu] (`%s`) did not finish in %d s", kind, i,
+                      h->path, h->timeout);
+    }
+    if (deadline)
+      poll(NULL, 0, 5);
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return 0;
+  if (WIFEXITED(status))
+    return err_make(err, ECHILD, "hooks.%s[%zu] (`%s`) failed with exit status %d", kind, i,
+                    h->path, WEXITSTATUS(status));
+  return err_make(err, ECHILD, "hooks.%s[%zu] (`%s`) was killed by signal %d", kind, i, h->path,
+                  WTERMSIG(status));
+}
+
+int hooks_run(const struct spec *s, enum spec_hook_kind kind, const json_t *state, err_t *err)
+{
+  if (!s->n_hooks[kind])
+    return 0;
+  _cleanup_free_ char *text = json_dumps(state, JSON_COMPACT);
+  if (!text)
+    return err_make(err, ENOMEM, "hooks: cannot serialize the state");
+  for (size_t i = 0; i < s->n_hooks[kind]; i++)
+    if (run_one(&s->hooks[kind][i], spec_hook_names[kind], i, text, err) < 0)
+      return -1;
+  return 0;
+}
+
+int hooks_run_json(const json_t *config, enum spec_hook_kind kind, const json_t *state, err_t *err)
+{
+  if (!config || !json_object_get(json_object_get(config, "hooks"), spec_hook_names[kind]))
+    return 0;
+  struct spec *s = NULL;
+  if (spec_parse((json_t *)config, "config", &s, err) < 0)
+    return -1;
+  int r = hooks_run(s, kind, state, err);
+  spec_free(s);
+  return r;
+}

@@ -1,0 +1,127 @@
+#include "runtime/container/init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "config.h"
+#include "runtime/container/console.h"
+#include "runtime/container/hooks.h"
+#include "runtime/container/namespaces.h"
+#include "runtime/container/pathsafe.h"
+#include "runtime/container/process.h"
+#include "runtime/container/rootfs.h"
+#include "runtime/container/sync.h"
+
+static json_t *state_for_hooks(const struct init_ctx *ctx, const char *status)
+{
+  json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", ISOLA_OCI_SPEC_VERSION, "id",
+                        ctx->id, "status", status, "pid", (int)getpid(), "bundle", ctx->bundle);
+  if (o && ctx->spec->annotations)
+    json_object_set(o, "annotations", ctx->spec->annotations);
+  return o;
+}
+
+static int apply_sysctl(const struct spec_linux *l, err_t *err)
+{
+  if (!l->sysctl)
+    return 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach(l->sysctl, k, v)
+  {
+    char path[512];
+    int n = snprintf(path, sizeof(path), "/proc/sys/%s", k);
+    for (char *p = path + 10; p < path + n; p++)
+      if (*p == '.')
+        *p = '/';
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+    const char *val = json_string_value(v);
+    if (fd < 0 || write(fd, val, strlen(val)) < 0)
+      return err_sys(err, "linux.sysctl: cannot set `%s` to `%s`", k, val);
+  }
+  return 0;
+}
+
+static int set_names(const struct spec *s, err_t *err)
+{
+  if (s->hostname && *s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+    return err_sys(err, "hostname: cannot set `%s`%s", s->hostname,
+                   errno == EPERM ? " (it needs a new uts namespace)" : "");
+  if (s->domainname && *s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+    return err_sys(err, "domainname: cannot set `%s`", s->domainname);
+  return 0;
+}
+
+static int setup(const struct init_ctx *ctx, char **exec_path, err_t *err)
+{
+  const struct spec *s = ctx->spec;
+  struct rootfs_ctx rc = {.spec = s, .rootfs = ctx->rootfs, .cg = ctx->cg, .userns = ctx->userns,
+                          .cgroupns = (ns_new_flags(&s->linux_) & CLONE_NEWCGROUP) != 0, .no_pivot = ctx->no_pivot};
+  if (s->linux_.has_personality && personality(s->linux_.personality) < 0)
+    return err_sys(err, "linux.personality");
+  if (ctx->console_fd < 0 && setsid() < 0)
+    return err_sys(err, "setsid");
+  if (rootfs_prepare(&rc, err) < 0)
+    return -1;
+  /* prestart and createRuntime run in the runtime's namespaces: ask. */
+  if (sync_send(ctx->sync_fd, SYNC_HOOKS, 0, err) < 0 ||
+      sync_recv(ctx->sync_fd, SYNC_HOOKS_DONE, NULL, err) < 0)
+    return -1;
+  _cleanup_json_ json_t *st = state_for_hooks(ctx, "created");
+  if (hooks_run(s, HOOK_CREATE_CONTAINER, st, err) < 0)
+    return -1;
+  if (rootfs_pivot(&rc, err) < 0 || apply_sysctl(&s->linux_, err) < 0)
+    return -1;
+  if (ctx->console_fd >= 0 &&
+      console_setup(ctx->console_fd, s->process.console_height, s->process.console_width, 1, err) < 0)
+    return -1;
+  if (rootfs_finish(&rc, err) < 0 || set_names(s, err) < 0)
+    return -1;
+  if (process_apply_limits(&s->process, err) < 0)
+    return -1;
+  return process_find_exec(&s->process, exec_path, err);
+}
+
+void init_main(const struct init_ctx *ctx)
+{
+  err_t err = NULL;
+  _cleanup_free_ char *exec_path = NULL;
+  if (setup(ctx, &exec_path, &err) < 0) {
+    sync_send_error(ctx->sync_fd, err);
+    _exit(1);
+  }
+  if (ctx->console_fd >= 0)
+    close(ctx->console_fd);
+  process_close_fds(ctx->preserve_fds, ctx->fifo_fd);
+  if (sync_send(ctx->sync_fd, SYNC_READY, 0, &err) < 0)
+    _exit(1);
+  close(ctx->sync_fd);
+
+  /* Wait for `start`: opening the fifo for writing blocks until it opens
+   * it for reading (runtime.md: start runs the user-specified program). */
+  char p[32];
+  fd_path(ctx->fifo_fd, p);
+  int w = open(p, O_WRONLY | O_CLOEXEC);
+  if (w < 0 || write(w, "0", 1) != 1)
+    _exit(1);
+  close(w);
+  close(ctx->fifo_fd);
+
+  _cleanup_json_ json_t *st = state_for_hooks(ctx, "running");
+  if (hooks_run(ctx->spec, HOOK_START_CONTAINER, st, &err) < 0 ||
+      process_exec(&ctx->spec->process, ctx->spec->linux_.seccomp, exec_path,
+                   true, &err) < 0) {
+    fprintf(stderr, "isola-runtime: %s\n", err_msg(err));
+    _exit(errno == ENOENT ? 127 : 126);
+  }
+  _exit(127);
+}

@@ -1,0 +1,29 @@
+/* The container's init process: everything that happens inside the new
+ * namespaces between fork and execve of the user's program. */
+#ifndef ISOLA_RUNTIME_CONTAINER_INIT_H
+#define ISOLA_RUNTIME_CONTAINER_INIT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "runtime/cgroup/cgroup.h"
+#include "runtime/spec/spec.h"
+
+struct init_ctx {
+  const struct spec *spec;
+  const char *rootfs;
+  const char *id;
+  const char *bundle;
+  const struct cgroup *cg;
+  int sync_fd;
+  int console_fd; /* -1 without a terminal */
+  int fifo_fd;    /* O_PATH to exec.fifo */
+  bool userns;
+  bool no_pivot;
+  int preserve_fds;
+};
+
+/* Never returns. */
+__attribute__((noreturn)) void init_main(const struct init_ctx *ctx);
+
+#endif

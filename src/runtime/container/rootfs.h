@@ -1,0 +1,27 @@
+/* Building the container's filesystem view inside its mount namespace:
+ * mounts from the config, /dev, pivot_root, masked and read-only paths. */
+#ifndef ISOLA_RUNTIME_CONTAINER_ROOTFS_H
+#define ISOLA_RUNTIME_CONTAINER_ROOTFS_H
+
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "runtime/cgroup/cgroup.h"
+#include "runtime/spec/spec.h"
+
+struct rootfs_ctx {
+  const struct spec *spec;
+  const char *rootfs;       /* absolute host path */
+  const struct cgroup *cg;  /* for cgroup mounts */
+  bool userns;              /* devices are bind-mounted, not made */
+  bool cgroupns;
+  bool no_pivot;
+};
+
+/* Before the hooks: propagation, the rootfs bind, every mount, /dev. */
+int rootfs_prepare(const struct rootfs_ctx *ctx, err_t *err);
+/* After them: pivot_root (or chroot), then the paths the config protects. */
+int rootfs_pivot(const struct rootfs_ctx *ctx, err_t *err);
+int rootfs_finish(const struct rootfs_ctx *ctx, err_t *err);
+
+#endif

@@ -1,0 +1,84 @@
+/* Compile a linux.seccomp profile with libseccomp and load it. */
+#include <errno.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/container/process.h"
+
+static uint32_t with_errno(uint32_t action, int errno_ret, int dflt)
+{
+  if (action == SCMP_ACT_ERRNO(0))
+    return SCMP_ACT_ERRNO((uint16_t)(errno_ret >= 0 ? errno_ret : dflt));
+  return action;
+}
+
+static int add_rule(scmp_filter_ctx ctx, uint32_t def, const struct spec_seccomp_rule *r,
+                    err_t *err)
+{
+  uint32_t action = with_errno(r->action, r->errno_ret, EPERM);
+  if (action == def)
+    return 0; /* libseccomp refuses rules that repeat the default */
+  struct scmp_arg_cmp cmp[6];
+  size_t n = 0;
+  for (size_t i = 0; i < r->n_args && n < 6; i++)
+    cmp[n++] = (struct scmp_arg_cmp){r->args[i].index, (enum scmp_compare)r->args[i].op,
+                                     r->args[i].value, r->args[i].value_two};
+  for (char **name = r->names; *name; name++) {
+    int nr = seccomp_syscall_resolve_name(*name);
+    if (nr == __NR_SCMP_ERROR)
+      continue; /* not a syscall on this architecture: profiles list many */
+    int rc = seccomp_rule_add_array(ctx, action, nr, (unsigned)n, n ? cmp : NULL);
+    if (rc == -EINVAL && n > 1) {
+      /* Several conditions on one argument: libseccomp wants one rule per
+       * condition (each alone must match), as runc splits them. */
+      for (size_t i = 0; i < n; i++)
+        if ((rc = seccomp_rule_add_array(ctx, action, nr, 1, &cmp[i])) < 0)
+          break;
+    }
+    if (rc < 0)
+      return err_make(err, -rc, "linux.seccomp: cannot add a rule for `%s`: %s", *name,
+                      strerror(-rc));
+  }
+  return 0;
+}
+
+int seccomp_apply(const struct spec_seccomp *s, err_t *err)
+{
+  uint32_t def = with_errno(s->default_action, s->default_errno_ret, EPERM);
+  scmp_filter_ctx ctx = seccomp_init(def);
+  if (!ctx)
+    return err_make(err, EINVAL, "linux.seccomp: cannot initialise the filter");
+  int ret = -1;
+  for (size_t i = 0; i < s->n_arches; i++) {
+    int rc = seccomp_arch_add(ctx, s->arches[i]);
+    if (rc < 0 && rc != -EEXIST) {
+      err_make(err, -rc, "linux.seccomp.architectures[%zu]: %s", i, strerror(-rc));
+      goto out;
+    }
+  }
+  /* We set no_new_privs ourselves, only when the config says so. */
+  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+  for (size_t i = 0; s->flags && s->flags[i]; i++) {
+    if (!strcmp(s->flags[i], "SECCOMP_FILTER_FLAG_TSYNC"))
+      seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    else if (!strcmp(s->flags[i], "SECCOMP_FILTER_FLAG_LOG"))
+      seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
+    else if (!strcmp(s->flags[i], "SECCOMP_FILTER_FLAG_SPEC_ALLOW"))
+      seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+  }
+  for (size_t i = 0; i < s->n_rules; i++)
+    if (add_rule(ctx, def, &s->rules[i], err) < 0) {
+      err_context(err, "linux.seccomp.syscalls[%zu]", i);
+      goto out;
+    }
+  int rc = seccomp_load(ctx);
+  if (rc < 0) {
+    err_make(err, -rc, "linux.seccomp: cannot load the filter: %s", strerror(-rc));
+    goto out;
+  }
+  ret = 0;
+out:
+  seccomp_release(ctx);
+  return ret;
+}

@@ -1,0 +1,156 @@
+#include "runtime/container/state.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "config.h"
+#include "runtime/cgroup/cgroup.h"
+
+int container_check_id(const char *id, err_t *err)
+{
+  size_t n = strlen(id);
+  if (n == 0 || n > 1024)
+    return err_make(err, EINVAL, "container id must be 1 to 1024 characters long");
+  if (!isalnum((unsigned char)id[0]))
+    return err_make(err, EINVAL, "container id `%s` must start with a letter or a digit", id);
+  for (const char *p = id; *p; p++)
+    if (!isalnum((unsigned char)*p) && !strchr("_.+-", *p))
+      return err_make(err, EINVAL,
+                      "container id `%s` has `%c`: use letters, digits and _ . + - only", id, *p);
+  return 0;
+}
+
+unsigned long long proc_start_time(pid_t pid)
+{
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return 0;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  /* The command name may hold spaces and parentheses: fields start after
+   * the last ')'.  Field 3 is the state, field 22 the start time. */
+  char *p = strrchr(buf, ')');
+  if (!p)
+    return 0;
+  char state = 0;
+  unsigned long long start = 0;
+  if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+             &state, &start) != 2)
+    return 0;
+  return state == 'Z' || state == 'X' ? 0 : start;
+}
+
+char *container_fifo_path(const struct container *c)
+{
+  return path_join(c->dir, "exec.fifo");
+}
+
+static char *dup_str(const json_t *o, const char *k)
+{
+  const char *s = json_string_value(json_object_get(o, k));
+  return s ? strdup(s) : NULL;
+}
+
+int container_load(const char *root, const char *id, struct container *c, err_t *err)
+{
+  memset(c, 0, sizeof(*c));
+  if (container_check_id(id, err) < 0)
+    return -1;
+  c->id = strdup(id);
+  c->dir = path_join(root, id);
+  _cleanup_free_ char *sp = path_join(c->dir, "state.json");
+  _cleanup_json_ json_t *st = NULL;
+  if (access(c->dir, F_OK) < 0)
+    return err_make(err, ENOENT, "container `%s` does not exist", id);
+  if (json_load_path(sp, &st, err) < 0)
+    return err_context(err, "cannot read the state of container `%s`", id);
+  c->bundle = dup_str(st, "bundle");
+  c->rootfs = dup_str(st, "rootfs");
+  c->created = dup_str(st, "created");
+  c->cgroup_path = dup_str(st, "cgroupPath");
+  c->pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
+  c->start_time = (unsigned long long)json_integer_value(json_object_get(st, "pidStartTime"));
+  c->owner = (uid_t)json_integer_value(json_object_get(st, "ownerUid"));
+  json_t *a = json_object_get(st, "annotations");
+  c->annotations = json_is_object(a) ? json_incref(a) : NULL;
+  c->config = json_incref(json_object_get(st, "config"));
+  if (!c->bundle || !c->rootfs || !c->cgroup_path)
+    return err_make(err, EINVAL, "state of container `%s` in `%s` is incomplete", id, sp);
+  return 0;
+}
+
+int container_save(const struct container *c, err_t *err)
+{
+  _cleanup_json_ json_t *st = json_pack(
+      "{s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:i,s:O?,s:O?}", "id", c->id, "bundle", c->bundle, "rootfs",
+      c->rootfs, "created", c->created, "cgroupPath", c->cgroup_path, "pid", (int)c->pid,
+      "pidStartTime", (json_int_t)c->start_time, "ownerUid", (int)c->owner, "annotations",
+      c->annotations, "config", c->config);
+  if (!st)
+    return err_make(err, ENOMEM, "cannot build the state of container `%s`", c->id);
+  _cleanup_free_ char *sp = path_join(c->dir, "state.json");
+  return json_write_path(sp, st, JSON_COMPACT, err);
+}
+
+void container_release(struct container *c)
+{
+  free(c->id);
+  free(c->dir);
+  free(c->bundle);
+  free(c->rootfs);
+  free(c->created);
+  free(c->cgroup_path);
+  json_decref(c->annotations);
+  json_decref(c->config);
+  memset(c, 0, sizeof(*c));
+}
+
+enum container_status container_status(const struct container *c)
+{
+  if (c->pid <= 0)
+    return STATUS_CREATING;
+  unsigned long long st = proc_start_time(c->pid);
+  if (st == 0 || st != c->start_time)
+    return STATUS_STOPPED;
+  _cleanup_free_ char *fifo = container_fifo_path(c);
+  if (access(fifo, F_OK) == 0)
+    return STATUS_CREATED;
+  struct cgroup cg;
+  if (cgroup_open("/sys/fs/cgroup", c->cgroup_path, &cg, NULL) == 0) {
+    bool frozen = cgroup_frozen(&cg);
+    cgroup_close(&cg);
+    if (frozen)
+      return STATUS_PAUSED;
+  } else {
+    cgroup_close(&cg);
+  }
+  return STATUS_RUNNING;
+}
+
+const char *container_status_name(enum container_status s)
+{
+  static const char *const names[] = {"creating", "created", "running", "paused", "stopped"};
+  return names[s];
+}
+
+json_t *container_state_json(const struct container *c)
+{
+  enum container_status s = container_status(c);
+  json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:i}", "ociVersion", ISOLA_OCI_SPEC_VERSION,
+                        "id", c->id, "status", container_status_name(s), "pid",
+                        s == STATUS_STOPPED ? 0 : (int)c->pid, "bundle", c->bundle, "rootfs",
+                        c->rootfs, "created", c->created, "owner", (int)c->owner);
+  if (o && c->annotations)
+    json_object_set(o, "annotations", c->annotations);
+  return o;
+}

@@ -1,0 +1,49 @@
+/* A container's record in the state directory (<root>/<id>/state.json) and
+ * its status, derived from the live system rather than stored: created while
+ * the init process waits on exec.fifo, running, paused (frozen cgroup), or
+ * stopped when the init process is gone. */
+#ifndef ISOLA_RUNTIME_CONTAINER_STATE_H
+#define ISOLA_RUNTIME_CONTAINER_STATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+struct container {
+  char *id;
+  char *dir;    /* <root>/<id> */
+  char *bundle; /* absolute */
+  char *rootfs; /* absolute */
+  char *created; /* RFC 3339 */
+  char *cgroup_path;
+  pid_t pid;
+  unsigned long long start_time; /* /proc/<pid>/stat field 22: guards against pid reuse */
+  uid_t owner;
+  json_t *annotations;
+  json_t *config; /* the config.json the container was created from */
+};
+
+/* ids: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */
+int container_check_id(const char *id, err_t *err);
+
+int container_load(const char *root, const char *id, struct container *c, err_t *err);
+int container_save(const struct container *c, err_t *err);
+void container_release(struct container *c);
+
+enum container_status { STATUS_CREATING, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED, STATUS_STOPPED };
+enum container_status container_status(const struct container *c);
+const char *container_status_name(enum container_status s);
+
+/* The state JSON of runtime.md "State", plus rootfs, created and owner. */
+json_t *container_state_json(const struct container *c);
+
+/* Start time of a process, 0 if it does not exist or is a zombie. */
+unsigned long long proc_start_time(pid_t pid);
+
+char *container_fifo_path(const struct container *c);
+
+#define _cleanup_container_ __attribute__((cleanup(container_release)))
+
+#endif
