@@ -176,6 +176,28 @@ static int make_state_dir(const struct create_opts *o, struct create_job *j, err
   return 0;
 }
 
+/* The host id that id 0 of the container maps to (0 without a mapping). */
+static uint32_t host_root_id(const struct spec_idmap *m, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (m[i].container_id == 0 && m[i].size > 0)
+      return m[i].host_id;
+  return 0;
+}
+
+/* In a user namespace the init opens the fifo as the container's root,
+ * which is an unprivileged user on the host. */
+static int chown_fifo(const struct create_job *j, const struct spec_linux *l, err_t *err)
+{
+  if (!(ns_new_flags(l) & CLONE_NEWUSER))
+    return 0;
+  _cleanup_free_ char *fifo = container_fifo_path(&j->c);
+  if (chown(fifo, host_root_id(l->uid_mappings, l->n_uid_mappings),
+            host_root_id(l->gid_mappings, l->n_gid_mappings)) < 0)
+    return err_sys(err, "cannot hand `%s` to the container's root", fifo);
+  return 0;
+}
+
 static json_t *creating_state(const struct create_job *j, const char *status)
 {
   json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0", "id", j->c.id, "status",
@@ -270,7 +292,8 @@ int container_create(const struct create_opts *o, pid_t *init_pid, err_t *err)
   struct create_job j = {.sock = -1, .console = -1, .fifo = -1};
   int child_sock = -1;
   int ret = -1;
-  if (prepare_paths(o, s, &j.c, err) < 0 || make_state_dir(o, &j, err) < 0)
+  if (prepare_paths(o, s, &j.c, err) < 0 || make_state_dir(o, &j, err) < 0 ||
+      chown_fifo(&j, &s->linux_, err) < 0)
     goto out;
   if (cgroup_open("/sys/fs/cgroup", j.c.cgroup_path, &j.cg, err) < 0)
     goto out;

@@ -111,8 +111,10 @@ void init_main(const struct init_ctx *ctx)
   char p[32];
   fd_path(ctx->fifo_fd, p);
   int w = open(p, O_WRONLY | O_CLOEXEC);
-  if (w < 0 || write(w, "0", 1) != 1)
+  if (w < 0 || write(w, "0", 1) != 1) {
+    fprintf(stderr, "isola-runtime: cannot wait for start on exec.fifo: %s\n", strerror(errno));
     _exit(1);
+  }
   close(w);
   close(ctx->fifo_fd);
 

@@ -135,8 +135,14 @@ int container_delete(const char *root, const char *id, bool force, err_t *err)
   int ret = -1;
   if (container_load(root, id, &c, err) < 0) {
     /* A create killed before it wrote state.json leaves a bare directory. */
+    /* --force succeeds on what is not there (runc's behaviour, which engines
+     * rely on after a failed create), and removes the bare directory a
+     * create killed before writing state.json leaves. */
     _cleanup_free_ char *dir = path_join(root, id);
-    if (force && err_errnum(*err) != ENOENT && container_check_id(id, NULL) == 0 && rmdir(dir) == 0) {
+    if (force && container_check_id(id, NULL) == 0) {
+      _cleanup_free_ char *fifo = path_join(dir, "exec.fifo");
+      unlink(fifo);
+      rmdir(dir);
       err_free(err);
       return 0;
     }

@@ -194,8 +194,9 @@ static int make_device(int rootfd, const char *path, char type, unsigned major, 
   unlinkat(real, slash + 1, 0);
   if (mknodat(real, slash + 1, kind | (mode & 07777), makedev(major, minor)) < 0)
     return err_sys(err, "cannot create device `%s`", path);
-  if (fchownat(real, slash + 1, uid, gid, 0) < 0)
-    return err_sys(err, "cannot chown device `%s`", path);
+  /* mknod applies our umask: set the mode the config asked for. */
+  if (fchmodat(real, slash + 1, mode & 07777, 0) < 0 || fchownat(real, slash + 1, uid, gid, 0) < 0)
+    return err_sys(err, "cannot set mode and owner of device `%s`", path);
   return 0;
 }
 

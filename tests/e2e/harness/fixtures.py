@@ -154,3 +154,18 @@ def pytest_report_header(config):
         return ["isola resources present before the run (not this run's):",
                 leaks.describe(existing)]
     return []
+
+
+@pytest.fixture
+def runtime(isola, state_root):
+    from harness.runtime import Runtime
+    return Runtime(isola.bin("isola-runtime"), state_root / "runtime")
+
+
+@pytest.fixture
+def bundle(runtime, rootfs, tmp_path):
+    """A busybox bundle whose container is force-deleted after the test."""
+    from harness.runtime import Bundle
+    b = Bundle(runtime, tmp_path / "bundle", rootfs)
+    yield b
+    runtime("delete", "--force", b.id)
