@@ -260,6 +260,8 @@ static int run_parent(const struct create_opts *o, const struct spec *s, struct 
   j->init = pid;
   waitpid(j->stage1, NULL, 0);
   j->stage1 = 0;
+  if (sync_send(j->sock, SYNC_GO, 0, err) < 0)
+    return -1;
   if (sync_recv(j->sock, SYNC_HOOKS, NULL, err) < 0)
     return -1;
   _cleanup_json_ json_t *st = creating_state(j, "creating");

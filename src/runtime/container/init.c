@@ -66,6 +66,10 @@ static int setup(const struct init_ctx *ctx, char **exec_path, err_t *err)
   const struct spec *s = ctx->spec;
   struct rootfs_ctx rc = {.spec = s, .rootfs = ctx->rootfs, .cg = ctx->cg, .userns = ctx->userns,
                           .cgroupns = (ns_new_flags(&s->linux_) & CLONE_NEWCGROUP) != 0, .no_pivot = ctx->no_pivot};
+  /* stage1 and this process share the socket: wait until the runtime has
+   * read our pid from stage1, so that our messages cannot overtake it. */
+  if (sync_recv(ctx->sync_fd, SYNC_GO, NULL, err) < 0)
+    return -1;
   if (s->linux_.has_personality && personality(s->linux_.personality) < 0)
     return err_sys(err, "linux.personality");
   if (ctx->console_fd < 0 && setsid() < 0)

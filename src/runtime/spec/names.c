@@ -62,6 +62,6 @@ int spec_rlimit_from_name(const char *name)
 const char *const spec_namespace_names[] = {"user",  "pid",   "network", "ipc", "uts",
                                              "cgroup", "time", "mount",   NULL};
 
-const char *const spec_hook_names[HOOK_KINDS] = {
-    "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+const char *const spec_hook_names[HOOK_KINDS + 1] = {
+    "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop", NULL,
 };

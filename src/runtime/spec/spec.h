@@ -233,7 +233,7 @@ int spec_cap_from_name(const char *name);   /* -1: unknown */
 const char *spec_cap_name(int cap);         /* NULL: unknown */
 int spec_rlimit_from_name(const char *name); /* -1: unknown */
 extern const char *const spec_namespace_names[];
-extern const char *const spec_hook_names[HOOK_KINDS];
+extern const char *const spec_hook_names[HOOK_KINDS + 1]; /* NULL-terminated */
 const char *const *spec_mount_option_names(void);
 
 /* Typed access to a JSON array of strings as a NULL-terminated vector. */

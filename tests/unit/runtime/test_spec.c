@@ -180,3 +180,10 @@ Test(spec, resources_parse_alone_for_update)
   cr_assert_str_eq(r.devices[0].access, "rw");
   spec_resources_release(&r);
 }
+
+Test(spec, unknown_hook_kind_is_named)
+{
+  /* The hook-name table is NULL-terminated: a name past its end used to be
+   * read out of bounds (caught by ASan). */
+  expect_error("\"hooks\":{\"prestop\":[]}", "hooks.prestop: unknown field");
+}
