@@ -153,3 +153,22 @@ def test_state_of_unknown_container_fails_clearly(runtime):
     r = runtime("state", "nope")
     assert r.returncode == 1
     assert "container `nope` does not exist" in r.stderr
+
+
+def test_exec_runs_the_runtime_from_a_sealed_copy(runtime, bundle):
+    """CVE-2019-5736: while a runtime process is inside the container, its
+    /proc/<pid>/exe must not be the host's binary, and must not be writable."""
+    bundle.args("sleep", "100")
+    runtime.ok("run", "--detach", bundle.id, cwd=bundle.path)
+    # `exec` without --detach waits for its process: look at it meanwhile.
+    import subprocess, time
+    p = subprocess.Popen([str(runtime.binary), "--root", str(runtime.root), "exec", bundle.id,
+                          "sleep", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        exe = os.readlink(f"/proc/{p.pid}/exe")
+        assert exe.startswith("/memfd:isola-runtime"), exe
+        with pytest.raises(OSError):
+            open(f"/proc/{p.pid}/exe", "r+b")
+    finally:
+        p.wait(10)

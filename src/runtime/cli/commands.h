@@ -3,6 +3,8 @@
 #ifndef ISOLA_RUNTIME_CLI_COMMANDS_H
 #define ISOLA_RUNTIME_CLI_COMMANDS_H
 
+#include <stdbool.h>
+
 #include "common/err.h"
 
 int cmd_create(int argc, char **argv);
@@ -20,6 +22,10 @@ int cmd_update(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_spec(int argc, char **argv);
 int cmd_features(int argc, char **argv);
+
+/* Re-exec from a sealed memfd copy unless already running from one
+ * (CVE-2019-5736).  Returns only when nothing had to be done, or on error. */
+int sealed_exe_reexec(char **argv, char **envp, err_t *err);
 
 /* Log the error (to --log when given), free it, return exit status 1. */
 int cli_fail(err_t *err);

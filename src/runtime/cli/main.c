@@ -53,6 +53,14 @@ static void usage(FILE *out)
   cli_print_commands(out, commands);
 }
 
+extern char **environ;
+
+/* Commands whose processes enter a container's namespaces. */
+static bool enters_container(const char *cmd)
+{
+  return cmd && (!strcmp(cmd, "create") || !strcmp(cmd, "run") || !strcmp(cmd, "exec"));
+}
+
 int main(int argc, char **argv)
 {
   enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD_CGROUP, OPT_ROOTLESS };
@@ -99,6 +107,11 @@ int main(int argc, char **argv)
   }
   if (runtime_globals.debug)
     log_set_level(LOG_LEVEL_DEBUG);
+  if (optind < argc && enters_container(argv[optind]) && sealed_exe_reexec(argv, environ, &err) < 0) {
+    log_err(err);
+    err_free(&err);
+    return 1;
+  }
   int status = cli_dispatch(PROG, commands, argc - optind, argv + optind, 1);
   log_close();
   return status;
