@@ -1,12 +1,13 @@
 #include "common/log.h"
 
+#include "common/clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
@@ -73,16 +74,6 @@ void log_close(void)
   state.fd = -1;
 }
 
-static void now_rfc3339(char *buf, size_t len)
-{
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
-}
-
 /* One write() per record so concurrent writers to the same file interleave
  * whole lines only. */
 static void emit(const char *line, size_t len)
@@ -107,8 +98,8 @@ void log_msgv(enum log_level level, const char *fmt, va_list ap)
   char *msg = NULL, *line = NULL;
   if (vasprintf(&msg, fmt, ap) < 0)
     goto out;
-  char ts[48];
-  now_rfc3339(ts, sizeof(ts));
+  char ts[CLOCK_RFC3339_LEN];
+  clock_rfc3339(ts, sizeof(ts));
   int n;
   if (state.format == LOG_FORMAT_JSON) {
     json_t *o = json_pack("{s:s, s:s, s:s}", "level", level_names[level], "msg", msg, "time", ts);

@@ -107,7 +107,6 @@ void cgroup_close(struct cgroup *cg)
   memset(cg, 0, sizeof(*cg));
 }
 
-const char *cgroup_v1_dir(const struct cgroup *cg, const char *controller);
 const char *cgroup_v1_dir(const struct cgroup *cg, const char *controller)
 {
   size_t n = strlen(controller);
@@ -212,7 +211,7 @@ int cgroup_apply(const struct cgroup *cg, const struct spec_resources *r, bool u
   /* Hybrid: controllers bound to the unified hierarchy (hugetlb here) are
    * set there; cgroup_v2_apply skips files the hierarchy does not have. */
   if (cg->mode == CGROUP_HYBRID && r->n_hugepages && !cgroup_v1_dir(cg, "hugetlb")) {
-    struct spec_resources only = *r;
+    struct spec_resources only;
     spec_resources_init(&only);
     only.hugepages = r->hugepages;
     only.n_hugepages = r->n_hugepages;

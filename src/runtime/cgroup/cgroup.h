@@ -13,6 +13,8 @@
 
 enum cgroup_mode { CGROUP_V1, CGROUP_V2, CGROUP_HYBRID };
 
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
 #define CGROUP_MAX_HIERARCHIES 16
 
 struct cgroup {
@@ -26,10 +28,14 @@ struct cgroup {
   char *unified_dir; /* NULL in pure v1 */
 };
 
-/* Fill `cg` for `path` under `root` ("/sys/fs/cgroup" unless testing);
+/* Fill `cg` for `path` under `root` (CGROUP_ROOT unless testing);
  * creates nothing. */
 int cgroup_open(const char *root, const char *path, struct cgroup *cg, err_t *err);
 void cgroup_close(struct cgroup *cg);
+
+/* The directory of `controller` ("memory", "cpu"...) among the v1
+ * hierarchies, also when mounted together ("cpu,cpuacct"); NULL if none. */
+const char *cgroup_v1_dir(const struct cgroup *cg, const char *controller);
 
 /* Create the directories (parents too), then move `pid` in. */
 int cgroup_create(struct cgroup *cg, err_t *err);

@@ -8,8 +8,6 @@
 #include "common/cleanup.h"
 #include "runtime/cgroup/cgroup.h"
 
-const char *cgroup_v1_dir(const struct cgroup *cg, const char *controller);
-
 static json_int_t read_num(const char *dir, const char *file)
 {
   char buf[64];

@@ -9,8 +9,6 @@
 #include "common/file.h"
 #include "runtime/cgroup/cgroup.h"
 
-const char *cgroup_v1_dir(const struct cgroup *cg, const char *controller);
-
 static int put_i64(const char *dir, const char *file, int64_t v, err_t *err)
 {
   char buf[32];

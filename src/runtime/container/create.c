@@ -15,10 +15,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/json.h"
@@ -32,20 +32,7 @@
 #include "runtime/container/state.h"
 #include "runtime/container/sync.h"
 
-static char *now_rfc3339(void)
-{
-  struct timespec ts;
-  struct tm tm;
-  char buf[64];
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
-  return strdup(buf);
-}
-
-char *container_cgroup_path(const struct spec *s, const char *id);
-char *container_cgroup_path(const struct spec *s, const char *id)
+static char *container_cgroup_path(const struct spec *s, const char *id)
 {
   char *p = NULL;
   const char *cp = s->linux_.cgroups_path;
@@ -143,7 +130,9 @@ static int prepare_paths(const struct create_opts *o, const struct spec *s, stru
   c->rootfs = strdup(buf);
   c->id = strdup(o->id);
   c->dir = path_join(o->root, o->id);
-  c->created = now_rfc3339();
+  char now[CLOCK_RFC3339_LEN];
+  clock_rfc3339(now, sizeof(now));
+  c->created = strdup(now);
   c->owner = getuid();
   c->annotations = json_incref(s->annotations);
   c->config = json_incref(s->json);
@@ -198,24 +187,6 @@ static int chown_fifo(const struct create_job *j, const struct spec_linux *l, er
   return 0;
 }
 
-static json_t *creating_state(const struct create_job *j, const char *status)
-{
-  json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0", "id", j->c.id, "status",
-                        status, "pid", (int)j->init, "bundle", j->c.bundle);
-  if (o && j->c.annotations)
-    json_object_set(o, "annotations", j->c.annotations);
-  return o;
-}
-
-static int write_pid_file(const char *path, pid_t pid, err_t *err)
-{
-  char buf[32];
-  int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-  if (file_write_atomic(path, buf, (size_t)n, 0644, err) < 0)
-    return err_context(err, "--pid-file");
-  return 0;
-}
-
 static int run_parent(const struct create_opts *o, const struct spec *s, struct create_job *j,
                       int child_sock, err_t *err)
 {
@@ -264,7 +235,8 @@ static int run_parent(const struct create_opts *o, const struct spec *s, struct 
     return -1;
   if (sync_recv(j->sock, SYNC_HOOKS, NULL, err) < 0)
     return -1;
-  _cleanup_json_ json_t *st = creating_state(j, "creating");
+  _cleanup_json_ json_t *st = oci_state_json(j->c.id, "creating", j->init, j->c.bundle,
+                                              j->c.annotations);
   if (hooks_run(s, HOOK_PRESTART, st, err) < 0 || hooks_run(s, HOOK_CREATE_RUNTIME, st, err) < 0 ||
       sync_send(j->sock, SYNC_HOOKS_DONE, 0, err) < 0)
     return -1;
@@ -274,7 +246,7 @@ static int run_parent(const struct create_opts *o, const struct spec *s, struct 
   j->c.start_time = proc_start_time(j->init);
   if (container_save(&j->c, err) < 0)
     return -1;
-  if (o->pid_file && write_pid_file(o->pid_file, j->init, err) < 0)
+  if (o->pid_file && pid_file_write(o->pid_file, j->init, err) < 0)
     return -1;
   return 0;
 }
@@ -297,7 +269,7 @@ int container_create(const struct create_opts *o, pid_t *init_pid, err_t *err)
   if (prepare_paths(o, s, &j.c, err) < 0 || make_state_dir(o, &j, err) < 0 ||
       chown_fifo(&j, &s->linux_, err) < 0)
     goto out;
-  if (cgroup_open("/sys/fs/cgroup", j.c.cgroup_path, &j.cg, err) < 0)
+  if (cgroup_open(CGROUP_ROOT, j.c.cgroup_path, &j.cg, err) < 0)
     goto out;
   if (o->console_socket && s->process.terminal &&
       (j.console = console_connect(o->console_socket, err)) < 0)

@@ -99,13 +99,14 @@ int container_exec(const struct exec_opts *o, int *status, err_t *err)
   *status = 0;
   if (container_load(o->root, o->id, &c, err) < 0)
     goto out;
-  enum container_status st = container_status(&c);
+  if (cgroup_open(CGROUP_ROOT, c.cgroup_path, &cg, err) < 0)
+    goto out;
+  enum container_status st = container_status(&c, &cg);
   if (st != STATUS_RUNNING && st != STATUS_CREATED) {
     err_make(err, EINVAL, "cannot exec in container `%s`: it is %s", o->id, container_status_name(st));
     goto out;
   }
-  if (cgroup_open("/sys/fs/cgroup", c.cgroup_path, &cg, err) < 0 ||
-      spec_parse(c.config, "config", &s, err) < 0)
+  if (spec_parse(c.config, "config", &s, err) < 0)
     goto out;
   if (o->process->terminal) {
     if (!o->console_socket) {
@@ -146,13 +147,9 @@ int container_exec(const struct exec_opts *o, int *status, err_t *err)
   stage1 = -1;
   if (wait_exec(sv[0], err) < 0)
     goto out;
-  if (o->pid_file) {
-    char buf[32];
-    int n = snprintf(buf, sizeof(buf), "%d", (int)child);
-    if (file_write_atomic(o->pid_file, buf, (size_t)n, 0644, err) < 0) {
-      kill(child, SIGKILL);
-      goto out;
-    }
+  if (o->pid_file && pid_file_write(o->pid_file, child, err) < 0) {
+    kill(child, SIGKILL);
+    goto out;
   }
   ret = 0;
   if (!o->detach)

@@ -12,22 +12,18 @@
 #include "common/cleanup.h"
 #include "common/file.h"
 #include "common/json.h"
-#include "config.h"
 #include "runtime/container/console.h"
 #include "runtime/container/hooks.h"
 #include "runtime/container/namespaces.h"
 #include "runtime/container/pathsafe.h"
 #include "runtime/container/process.h"
 #include "runtime/container/rootfs.h"
+#include "runtime/container/state.h"
 #include "runtime/container/sync.h"
 
 static json_t *state_for_hooks(const struct init_ctx *ctx, const char *status)
 {
-  json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", ISOLA_OCI_SPEC_VERSION, "id",
-                        ctx->id, "status", status, "pid", (int)getpid(), "bundle", ctx->bundle);
-  if (o && ctx->spec->annotations)
-    json_object_set(o, "annotations", ctx->spec->annotations);
-  return o;
+  return oci_state_json(ctx->id, status, getpid(), ctx->bundle, ctx->spec->annotations);
 }
 
 static int apply_sysctl(const struct spec_linux *l, err_t *err)

@@ -20,8 +20,6 @@
 #include "runtime/container/hooks.h"
 #include "runtime/container/state.h"
 
-#define CGROUP_ROOT "/sys/fs/cgroup"
-
 static int load(const char *root, const char *id, struct container *c, struct cgroup *cg,
                 err_t *err)
 {
@@ -42,7 +40,7 @@ int container_start(const char *root, const char *id, err_t *err)
   _cleanup_container_ struct container c;
   if (load(root, id, &c, NULL, err) < 0)
     return -1;
-  enum container_status st = container_status(&c);
+  enum container_status st = container_status(&c, NULL);
   if (st != STATUS_CREATED)
     return err_make(err, EINVAL, "cannot start container `%s`: it is %s, not created", id,
                     container_status_name(st));
@@ -80,7 +78,7 @@ int container_kill(const char *root, const char *id, int sig, bool all, err_t *e
   int ret = -1;
   if (load(root, id, &c, &cg, err) < 0)
     goto out;
-  enum container_status st = container_status(&c);
+  enum container_status st = container_status(&c, &cg);
   if (st == STATUS_STOPPED || st == STATUS_CREATING) {
     if (all) {
       ret = cgroup_kill(&cg, sig, err); /* stragglers of a dead init */
@@ -150,16 +148,14 @@ int container_delete(const char *root, const char *id, bool force, err_t *err)
   }
   if (cgroup_open(CGROUP_ROOT, c.cgroup_path, &cg, err) < 0)
     goto out;
-  enum container_status st = container_status(&c);
+  enum container_status st = container_status(&c, &cg);
   if ((st == STATUS_RUNNING || st == STATUS_PAUSED) && !force) {
     err_make(err, EBUSY, "cannot delete container `%s`: it is %s (stop it, or use --force)", id,
              container_status_name(st));
     goto out;
   }
-  if (st != STATUS_STOPPED) {
-    if (st == STATUS_CREATED || st == STATUS_RUNNING || st == STATUS_PAUSED)
-      kill(c.pid, SIGKILL);
-  }
+  if (st == STATUS_CREATED || st == STATUS_RUNNING || st == STATUS_PAUSED)
+    kill(c.pid, SIGKILL);
   cgroup_kill(&cg, SIGKILL, NULL);
   wait_gone(&cg, c.pid);
   if (cgroup_destroy(&cg, err) < 0)
@@ -193,7 +189,7 @@ int container_pause(const char *root, const char *id, bool pause, err_t *err)
   int ret = -1;
   if (load(root, id, &c, &cg, err) < 0)
     goto out;
-  enum container_status st = container_status(&c);
+  enum container_status st = container_status(&c, &cg);
   if (pause && st != STATUS_RUNNING && st != STATUS_CREATED) {
     err_make(err, EINVAL, "cannot pause container `%s`: it is %s", id, container_status_name(st));
     goto out;
@@ -252,7 +248,7 @@ int container_update(const char *root, const char *id, const json_t *resources, 
     goto out;
   if (spec_parse_resources(resources, "resources", &r, err) < 0)
     goto out;
-  if (container_status(&c) == STATUS_STOPPED) {
+  if (container_status(&c, &cg) == STATUS_STOPPED) {
     err_make(err, EINVAL, "cannot update container `%s`: it is stopped", id);
     goto out;
   }

@@ -11,7 +11,6 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "config.h"
-#include "runtime/cgroup/cgroup.h"
 
 int container_check_id(const char *id, err_t *err)
 {
@@ -115,7 +114,7 @@ void container_release(struct container *c)
   memset(c, 0, sizeof(*c));
 }
 
-enum container_status container_status(const struct container *c)
+enum container_status container_status(const struct container *c, const struct cgroup *cg)
 {
   if (c->pid <= 0)
     return STATUS_CREATING;
@@ -125,16 +124,12 @@ enum container_status container_status(const struct container *c)
   _cleanup_free_ char *fifo = container_fifo_path(c);
   if (access(fifo, F_OK) == 0)
     return STATUS_CREATED;
-  struct cgroup cg;
-  if (cgroup_open("/sys/fs/cgroup", c->cgroup_path, &cg, NULL) == 0) {
-    bool frozen = cgroup_frozen(&cg);
-    cgroup_close(&cg);
-    if (frozen)
-      return STATUS_PAUSED;
-  } else {
-    cgroup_close(&cg);
-  }
-  return STATUS_RUNNING;
+  if (cg)
+    return cgroup_frozen(cg) ? STATUS_PAUSED : STATUS_RUNNING;
+  struct cgroup own;
+  bool frozen = cgroup_open(CGROUP_ROOT, c->cgroup_path, &own, NULL) == 0 && cgroup_frozen(&own);
+  cgroup_close(&own);
+  return frozen ? STATUS_PAUSED : STATUS_RUNNING;
 }
 
 const char *container_status_name(enum container_status s)
@@ -143,14 +138,34 @@ const char *container_status_name(enum container_status s)
   return names[s];
 }
 
+json_t *oci_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+                       const json_t *annotations)
+{
+  json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", ISOLA_OCI_SPEC_VERSION, "id", id,
+                        "status", status, "pid", (int)pid, "bundle", bundle);
+  if (o && annotations)
+    json_object_set(o, "annotations", (json_t *)annotations);
+  return o;
+}
+
 json_t *container_state_json(const struct container *c)
 {
-  enum container_status s = container_status(c);
-  json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:i}", "ociVersion", ISOLA_OCI_SPEC_VERSION,
-                        "id", c->id, "status", container_status_name(s), "pid",
-                        s == STATUS_STOPPED ? 0 : (int)c->pid, "bundle", c->bundle, "rootfs",
-                        c->rootfs, "created", c->created, "owner", (int)c->owner);
-  if (o && c->annotations)
-    json_object_set(o, "annotations", c->annotations);
+  enum container_status s = container_status(c, NULL);
+  json_t *o = oci_state_json(c->id, container_status_name(s), s == STATUS_STOPPED ? 0 : c->pid,
+                             c->bundle, c->annotations);
+  if (o && json_object_update_new(o, json_pack("{s:s,s:s,s:i}", "rootfs", c->rootfs, "created",
+                                           c->created, "owner", (int)c->owner)) < 0) {
+    json_decref(o);
+    return NULL;
+  }
   return o;
+}
+
+int pid_file_write(const char *path, pid_t pid, err_t *err)
+{
+  char buf[32];
+  int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+  if (file_write_atomic(path, buf, (size_t)n, 0644, err) < 0)
+    return err_context(err, "--pid-file");
+  return 0;
 }

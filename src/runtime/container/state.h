@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "runtime/cgroup/cgroup.h"
 
 struct container {
   char *id;
@@ -33,11 +34,20 @@ int container_save(const struct container *c, err_t *err);
 void container_release(struct container *c);
 
 enum container_status { STATUS_CREATING, STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED, STATUS_STOPPED };
-enum container_status container_status(const struct container *c);
+/* `cg` is the container's cgroup when the caller has it open already (it
+ * decides "paused"); NULL to have it opened here. */
+enum container_status container_status(const struct container *c, const struct cgroup *cg);
 const char *container_status_name(enum container_status s);
 
-/* The state JSON of runtime.md "State", plus rootfs, created and owner. */
+/* The state JSON of runtime.md "State" as hooks receive it on stdin. */
+json_t *oci_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+                       const json_t *annotations);
+
+/* The same for a recorded container, plus rootfs, created and owner. */
 json_t *container_state_json(const struct container *c);
+
+/* Write a pid for --pid-file, atomically. */
+int pid_file_write(const char *path, pid_t pid, err_t *err);
 
 /* Start time of a process, 0 if it does not exist or is a zombie. */
 unsigned long long proc_start_time(pid_t pid);
