@@ -112,7 +112,7 @@ static int parse_paths(const json_t *obj, const char *path, const char *key, cha
   if (json_get_array(obj, path, key, false, &arr, err) < 0)
     return -1;
   _cleanup_free_ char *kp = sp_key(path, key);
-  if (spec_strv(arr ? arr : json_array(), kp, out, err) < 0)
+  if (spec_strv(arr, kp, out, err) < 0)
     return -1;
   for (size_t i = 0; (*out)[i]; i++)
     if ((*out)[i][0] != '/')

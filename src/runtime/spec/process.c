@@ -142,7 +142,7 @@ int spec_parse_process(const json_t *obj, const char *path, struct spec_process 
   if (json_get_array(obj, path, "env", false, &v, err) < 0)
     return -1;
   _cleanup_free_ char *ep = sp_key(path, "env");
-  if (spec_strv(v ? v : json_array(), ep, &p->env, err) < 0)
+  if (spec_strv(v, ep, &p->env, err) < 0)
     return -1;
 
   if (json_get_object(obj, path, "user", true, &v, err) < 0)

@@ -236,7 +236,7 @@ extern const char *const spec_namespace_names[];
 extern const char *const spec_hook_names[HOOK_KINDS + 1]; /* NULL-terminated */
 const char *const *spec_mount_option_names(void);
 
-/* Typed access to a JSON array of strings as a NULL-terminated vector. */
+/* NULL-terminated vector of borrowed strings; arr NULL gives an empty one. */
 int spec_strv(const json_t *arr, const char *path, char ***out, err_t *err);
 
 #define _cleanup_spec_ __attribute__((cleanup(spec_freep)))

@@ -70,6 +70,11 @@ int sp_objects(const json_t *obj, const char *path, const char *key, json_t **ar
 
 int spec_strv(const json_t *arr, const char *path, char ***out, err_t *err)
 {
+  if (!arr) { /* an absent optional list: empty */
+    if (!(*out = calloc(1, sizeof(**out))))
+      return err_sys(err, "%s", path);
+    return 0;
+  }
   if (!json_is_array(arr))
     return err_make(err, EINVAL, "%s: expected an array of strings, got %s", path,
                     json_type_name(arr));
