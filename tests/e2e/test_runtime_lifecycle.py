@@ -172,3 +172,10 @@ def test_exec_runs_the_runtime_from_a_sealed_copy(runtime, bundle):
             open(f"/proc/{p.pid}/exe", "r+b")
     finally:
         p.wait(10)
+
+
+def test_systemd_cgroup_is_refused_with_the_reason(runtime, bundle):
+    r = runtime("--systemd-cgroup", "create", "--bundle", bundle.path, bundle.id)
+    assert r.returncode == 1
+    assert "--systemd-cgroup" in r.stderr and "cgroupfs" in r.stderr, r.stderr
+    assert not (runtime.root / bundle.id).exists()

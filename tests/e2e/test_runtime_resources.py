@@ -1,6 +1,7 @@
 """isola-runtime: cgroup limits are enforced, seccomp blocks, update and
 events work, exec runs in the container."""
 import json
+import subprocess
 import socket
 import threading
 import time
@@ -163,4 +164,56 @@ def test_terminal_without_console_socket_is_refused(runtime, bundle):
     bundle.process["terminal"] = True
     bundle.save()
     r = runtime("create", "--bundle", bundle.path, bundle.id)
-    assert r.returncode == 1 and "--console-socket is required" in r.stderr
+    assert r.returncode == 1 and "give --console-socket" in r.stderr
+    r = runtime("run", "--detach", "--bundle", bundle.path, bundle.id)
+    assert r.returncode == 1 and "give --console-socket" in r.stderr
+    assert not (runtime.root / bundle.id).exists()
+
+
+def _on_a_pty(argv, send, rows=27, cols=91, timeout=30):
+    """Run argv with a fresh pty as its stdio (as a user's shell would), type
+    `send`, and return (exit code, everything it printed)."""
+    import fcntl, os, pty, struct, termios, time
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    p = subprocess.Popen([str(a) for a in argv], stdin=slave, stdout=slave, stderr=slave,
+                         start_new_session=True)
+    os.close(slave)
+    time.sleep(0.3)
+    os.write(master, send.encode())
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: every slave fd is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return p.wait(timeout), out.decode(errors="replace")
+
+
+def test_run_with_terminal_keeps_the_pty_itself(runtime, bundle):
+    """runc's behaviour: `run` in the foreground without --console-socket
+    copies the container's terminal to its own stdio, sized like ours."""
+    bundle.process["terminal"] = True
+    bundle.args("sh", "-c", "read x; echo got:$x; tty; stty size; exit 7")
+    rc, out = _on_a_pty([runtime.binary, "--root", runtime.root, "run", "--bundle", bundle.path,
+                         bundle.id], "hello\n")
+    assert rc == 7, out
+    assert "got:hello" in out and "/dev/pts/0" in out and "27 91" in out, out
+    assert not (runtime.root / bundle.id).exists()
+
+
+def test_exec_tty_in_the_foreground_without_console_socket(runtime, bundle):
+    bundle.args("sleep", "100")
+    runtime.ok("run", "--detach", bundle.id, cwd=bundle.path)
+    rc, out = _on_a_pty([runtime.binary, "--root", runtime.root, "exec", "--tty", bundle.id,
+                         "sh", "-c", "read x; echo exec:$x; tty; exit 3"], "there\n")
+    assert rc == 3, out
+    assert "exec:there" in out and "/dev/pts/" in out, out
+    r = runtime("exec", "--tty", "--detach", bundle.id, "true")
+    assert r.returncode != 0 and "--detach needs --console-socket" in r.stderr
+    runtime.ok("delete", "--force", bundle.id)

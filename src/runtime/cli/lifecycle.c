@@ -6,11 +6,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <errno.h>
+
+#include "common/cleanup.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "runtime/cli/commands.h"
 #include "runtime/cli/globals.h"
 #include "runtime/container/container.h"
+#include "runtime/container/ttyproxy.h"
 
 static int parse_create(int argc, char **argv, struct create_opts *o, bool *detach, bool run)
 {
@@ -49,7 +53,19 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool *deta
     }
   }
   o->id = cli_one_id(argc, argv, optind, argv[0]);
-  return o->id ? 0 : -1;
+  if (!o->id)
+    return -1;
+  if (runtime_globals.systemd_cgroup) {
+    /* runc's "slice:prefix:name" cgroups go through systemd's D-Bus API. */
+    if (access("/run/systemd/system", F_OK) != 0)
+      log_error("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); "
+                "drop the flag (engines: --cgroup-manager=cgroupfs) to use cgroupfs");
+    else
+      log_error("--systemd-cgroup: isola-runtime does not manage cgroups through systemd yet; "
+                "drop the flag (engines: --cgroup-manager=cgroupfs) to use cgroupfs");
+    return -1;
+  }
+  return 0;
 }
 
 int cmd_create(int argc, char **argv)
@@ -83,17 +99,36 @@ int cmd_run(int argc, char **argv)
   if (parse_create(argc, argv, &o, &detach, true) < 0)
     return 1;
   o.subreaper = !detach;
+  /* In the foreground without --console-socket we keep the terminal (if
+   * process.terminal asks for one) and copy it to our stdio, as runc does. */
+  _cleanup_close_ int tty_ours = -1, tty_theirs = -1;
+  if (!detach && !o.console_socket) {
+    if (tty_socketpair(&tty_ours, &tty_theirs, &err) < 0)
+      return cli_fail(&err);
+    o.console_fd = tty_theirs;
+  }
   if (container_create(&o, &pid, &err) < 0)
     return cli_fail(&err);
+  int master = -1;
+  if (tty_ours >= 0 && (master = tty_receive(tty_ours, &err)) < 0) {
+    if (err_errnum(err) != ENOMSG) {
+      cli_fail(&err);
+      container_delete(o.root, o.id, true, NULL);
+      return 1;
+    }
+    err_free(&err);
+  }
   if (container_start(o.root, o.id, &err) < 0) {
     cli_fail(&err);
+    if (master >= 0)
+      close(master);
     container_delete(o.root, o.id, true, NULL);
     return 1;
   }
   if (detach)
     return 0;
   /* Foreground: the container's status is ours, and it is gone after. */
-  int status = wait_forwarding(pid);
+  int status = master >= 0 ? tty_proxy_wait(master, pid) : wait_forwarding(pid);
   if (container_delete(o.root, o.id, true, &err) < 0)
     cli_fail(&err);
   return status;

@@ -16,6 +16,7 @@ struct create_opts {
   const char *bundle;
   const char *pid_file;
   const char *console_socket;
+  int console_fd; /* > 0: a connected console socket to use instead */
   bool no_pivot;
   int preserve_fds;
   bool subreaper; /* `run` waits for the init: keep it as our child */
@@ -48,5 +49,10 @@ int container_exec(const struct exec_opts *o, int *status, err_t *err);
 /* Wait for a child (the init, after `run`), forwarding signals; returns
  * its exit status in the shell's convention (128+signal). */
 int wait_forwarding(pid_t pid);
+/* Its two halves: forward our signals to pid (SIGWINCH only noted, for
+ * forward_winch_seen(), when own_winch), then reap until pid exits. */
+void forward_signals(pid_t pid, bool own_winch);
+bool forward_winch_seen(void);
+int wait_reaping(pid_t pid);
 
 #endif

@@ -261,8 +261,10 @@ int container_create(const struct create_opts *o, pid_t *init_pid, err_t *err)
     return -1;
   if (!s->has_process)
     return err_make(err, EINVAL, "%s: process: required to create a container", cfg);
-  if (s->process.terminal && !o->console_socket)
-    return err_make(err, EINVAL, "%s: process.terminal is true: --console-socket is required", cfg);
+  if (s->process.terminal && !o->console_socket && o->console_fd <= 0)
+    return err_make(err, EINVAL,
+                    "%s: process.terminal is true: give --console-socket (or use `run` in the "
+                    "foreground, which keeps the terminal itself)", cfg);
   struct create_job j = {.sock = -1, .console = -1, .fifo = -1};
   int child_sock = -1;
   int ret = -1;
@@ -271,9 +273,15 @@ int container_create(const struct create_opts *o, pid_t *init_pid, err_t *err)
     goto out;
   if (cgroup_open(CGROUP_ROOT, j.c.cgroup_path, &j.cg, err) < 0)
     goto out;
-  if (o->console_socket && s->process.terminal &&
-      (j.console = console_connect(o->console_socket, err)) < 0)
-    goto out;
+  if (s->process.terminal) {
+    j.console = o->console_socket ? console_connect(o->console_socket, err)
+                                  : fcntl(o->console_fd, F_DUPFD_CLOEXEC, 3);
+    if (j.console < 0) {
+      if (!o->console_socket)
+        err_sys(err, "dup");
+      goto out;
+    }
+  }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     err_sys(err, "socketpair");

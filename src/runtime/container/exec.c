@@ -14,6 +14,7 @@
 #include "common/file.h"
 #include "runtime/cgroup/cgroup.h"
 #include "runtime/container/console.h"
+#include "runtime/container/ttyproxy.h"
 #include "runtime/container/container.h"
 #include "runtime/container/namespaces.h"
 #include "runtime/container/process.h"
@@ -94,7 +95,7 @@ int container_exec(const struct exec_opts *o, int *status, err_t *err)
   _cleanup_container_ struct container c;
   struct cgroup cg = {0};
   _cleanup_spec_ struct spec *s = NULL;
-  int sv[2] = {-1, -1}, console = -1, ret = -1;
+  int sv[2] = {-1, -1}, console = -1, tty_ours = -1, master = -1, ret = -1;
   pid_t stage1 = -1, child = -1;
   *status = 0;
   if (container_load(o->root, o->id, &c, err) < 0)
@@ -109,12 +110,15 @@ int container_exec(const struct exec_opts *o, int *status, err_t *err)
   if (spec_parse(c.config, "config", &s, err) < 0)
     goto out;
   if (o->process->terminal) {
-    if (!o->console_socket) {
-      err_make(err, EINVAL, "process.terminal is true: --console-socket is required");
+    if (o->console_socket) {
+      if ((console = console_connect(o->console_socket, err)) < 0)
+        goto out;
+    } else if (o->detach) {
+      err_make(err, EINVAL, "process.terminal is true: --detach needs --console-socket");
       goto out;
+    } else if (tty_socketpair(&tty_ours, &console, err) < 0) {
+      goto out; /* in the foreground we keep the terminal, as runc does */
     }
-    if ((console = console_connect(o->console_socket, err)) < 0)
-      goto out;
   }
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     err_sys(err, "socketpair");
@@ -151,9 +155,17 @@ int container_exec(const struct exec_opts *o, int *status, err_t *err)
     kill(child, SIGKILL);
     goto out;
   }
+  if (tty_ours >= 0 && (master = tty_receive(tty_ours, err)) < 0) {
+    kill(child, SIGKILL);
+    goto out;
+  }
   ret = 0;
-  if (!o->detach)
+  if (master >= 0) {
+    *status = tty_proxy_wait(master, child);
+    master = -1;
+  } else if (!o->detach) {
     *status = wait_forwarding(child);
+  }
 out:
   if (ret < 0) {
     if (stage1 > 0) {
@@ -170,6 +182,10 @@ out:
     close(sv[1]);
   if (console >= 0)
     close(console);
+  if (tty_ours >= 0)
+    close(tty_ours);
+  if (master >= 0)
+    close(master);
   cgroup_close(&cg);
   return ret;
 }

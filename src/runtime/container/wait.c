@@ -9,6 +9,7 @@
 #include "runtime/container/container.h"
 
 static volatile pid_t forward_to;
+static volatile sig_atomic_t winch_seen;
 
 static void forward(int sig)
 {
@@ -16,7 +17,13 @@ static void forward(int sig)
     kill(forward_to, sig);
 }
 
-int wait_forwarding(pid_t pid)
+static void note_winch(int sig)
+{
+  (void)sig;
+  winch_seen = 1;
+}
+
+void forward_signals(pid_t pid, bool own_winch)
 {
   static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
   struct sigaction sa;
@@ -26,6 +33,22 @@ int wait_forwarding(pid_t pid)
   forward_to = pid;
   for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
     sigaction(sigs[i], &sa, NULL);
+  if (own_winch) { /* the caller resizes a pty: no SA_RESTART, poll wakes */
+    sa.sa_handler = note_winch;
+    sa.sa_flags = 0;
+    sigaction(SIGWINCH, &sa, NULL);
+  }
+}
+
+bool forward_winch_seen(void)
+{
+  bool seen = winch_seen;
+  winch_seen = 0;
+  return seen;
+}
+
+int wait_reaping(pid_t pid)
+{
   for (;;) {
     int st;
     pid_t r = waitpid(-1, &st, __WALL);
@@ -40,4 +63,10 @@ int wait_forwarding(pid_t pid)
       return WEXITSTATUS(st);
     return 128 + WTERMSIG(st);
   }
+}
+
+int wait_forwarding(pid_t pid)
+{
+  forward_signals(pid, false);
+  return wait_reaping(pid);
 }
