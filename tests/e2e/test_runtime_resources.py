@@ -48,6 +48,96 @@ def test_seccomp_blocks_a_syscall_with_the_configured_errno(runtime, bundle):
     assert "No such file" in out
 
 
+class _SeccompAgent:
+    """A seccomp listener, as an engine's agent would be: it takes the fd and
+    state that the runtime sends to linux.seccomp.listenerPath and answers
+    every notified syscall with ENOSPC."""
+    RECV = 0xC0502100  # SECCOMP_IOCTL_NOTIF_RECV: _IOWR('!', 0, struct seccomp_notif)
+    SEND = 0xC0182101  # SECCOMP_IOCTL_NOTIF_SEND: _IOWR('!', 1, struct seccomp_notif_resp)
+
+    def __init__(self, path):
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(str(path))
+        self.srv.listen(4)
+        self.states, self.seen = [], []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import array, fcntl, os, struct
+        while True:
+            try:
+                conn, _ = self.srv.accept()
+            except OSError:
+                return
+            fds = array.array("i")
+            msg, anc, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(4))
+            for level, kind, data in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds.frombytes(data[:4])
+            self.states.append(json.loads(msg))
+            conn.close()
+            threading.Thread(target=self._answer, args=(fds[0],), daemon=True).start()
+
+    def _answer(self, fd):
+        import fcntl, os, struct
+        while True:
+            buf = bytearray(80)
+            try:
+                fcntl.ioctl(fd, self.RECV, buf)
+            except OSError:
+                os.close(fd)
+                return  # the filtered processes are gone
+            nid, pid, _flags, nr = struct.unpack_from("QIIi", buf)
+            self.seen.append(nr)
+            resp = bytearray(struct.pack("QqiI", nid, 0, -28, 0))  # error = -ENOSPC
+            try:
+                fcntl.ioctl(fd, self.SEND, resp)
+            except OSError:
+                pass
+
+    def close(self):
+        self.srv.close()
+
+
+def test_seccomp_notify_goes_to_the_listener(runtime, bundle, tmp_path):
+    """SCMP_ACT_NOTIFY: the listener fd and the container process state reach
+    listenerPath, for the init at create and for each exec, and the agent's
+    answers are what the container's syscalls return."""
+    agent = _SeccompAgent(tmp_path / "agent.sock")
+    bundle.linux["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "listenerPath": str(tmp_path / "agent.sock"),
+        "listenerMetadata": "from-the-test",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}],
+    }
+    bundle.args("sh", "-c", "mkdir /tmp/d 2>&1; sleep 100")
+    runtime.ok("create", "--bundle", bundle.path, bundle.id)
+    assert len(agent.states) == 1
+    st = agent.states[0]
+    assert st["fds"] == ["seccompFd"] and st["metadata"] == "from-the-test"
+    assert st["state"]["id"] == bundle.id and st["pid"] == runtime.state(bundle.id)["pid"]
+    runtime.ok("start", bundle.id)
+    r = runtime.ok("exec", bundle.id, "sh", "-c", "mkdir /tmp/e 2>&1; echo rc=$?")
+    assert "No space left on device" in r.stdout and "rc=1" in r.stdout, r.stdout
+    assert len(agent.states) == 2 and agent.states[1]["state"]["status"] == "running"
+    assert 83 in agent.seen or 258 in agent.seen  # mkdir or mkdirat reached the agent
+    runtime.ok("delete", "--force", bundle.id)
+    agent.close()
+
+
+def test_seccomp_listener_that_is_absent_fails_create_cleanly(runtime, bundle, tmp_path):
+    bundle.linux["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": str(tmp_path / "nobody.sock"),
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}],
+    }
+    bundle.save()
+    r = runtime("create", "--bundle", bundle.path, bundle.id)
+    assert r.returncode == 1 and "listenerPath" in r.stderr and "nobody.sock" in r.stderr, r.stderr
+    assert not (runtime.root / bundle.id).exists()
+
+
 def test_update_changes_limits_of_a_running_container(runtime, bundle, tmp_path):
     bundle.args("sleep", "100")
     runtime.ok("run", "--detach", bundle.id, cwd=bundle.path)

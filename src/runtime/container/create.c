@@ -29,6 +29,7 @@
 #include "runtime/container/hooks.h"
 #include "runtime/container/init.h"
 #include "runtime/container/namespaces.h"
+#include "runtime/container/process.h"
 #include "runtime/container/state.h"
 #include "runtime/container/sync.h"
 
@@ -240,6 +241,22 @@ static int run_parent(const struct create_opts *o, const struct spec *s, struct 
   if (hooks_run(s, HOOK_PRESTART, st, err) < 0 || hooks_run(s, HOOK_CREATE_RUNTIME, st, err) < 0 ||
       sync_send(j->sock, SYNC_HOOKS_DONE, 0, err) < 0)
     return -1;
+  const struct spec_seccomp *sc = s->linux_.seccomp;
+  if (sc && sc->listener_path) {
+    int nfd = -1;
+    if (sync_recv_fd(j->sock, SYNC_SECCOMP, NULL, &nfd, err) < 0)
+      return -1;
+    if (nfd < 0)
+      return err_make(err, EPROTO, "the container's init sent no seccomp listener fd");
+    int r = seccomp_listener_send(sc, nfd, j->init, st, err);
+    close(nfd);
+    if (r < 0) {
+      sync_send_error(j->sock, *err);
+      return -1;
+    }
+    if (sync_send(j->sock, SYNC_SECCOMP_DONE, 0, err) < 0)
+      return -1;
+  }
   if (sync_recv(j->sock, SYNC_READY, NULL, err) < 0)
     return -1;
   j->c.pid = j->init;

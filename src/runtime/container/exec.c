@@ -17,6 +17,7 @@
 #include "runtime/container/ttyproxy.h"
 #include "runtime/container/container.h"
 #include "runtime/container/namespaces.h"
+#include "common/json.h"
 #include "runtime/container/process.h"
 #include "runtime/container/state.h"
 #include "runtime/container/sync.h"
@@ -46,7 +47,7 @@ __attribute__((noreturn)) static void exec_child(const struct exec_ctx *x)
   process_close_fds(x->o->preserve_fds, -1);
   /* On success execve closes sync_fd (close-on-exec): the runtime reads
    * end-of-file and knows the program is running. */
-  process_exec(p, x->spec->linux_.seccomp, path, true, &err);
+  process_exec(p, x->spec->linux_.seccomp, x->sync_fd, path, true, &err);
 fail:
   sync_send_error(x->sync_fd, err);
   _exit(err_errnum(err) == ENOENT ? 127 : 126);
@@ -72,6 +73,24 @@ __attribute__((noreturn)) static void exec_stage1(const struct exec_ctx *x)
     exec_child(x);
   sync_send(x->sync_fd, SYNC_PID, child, NULL);
   _exit(0);
+}
+
+/* Pass a seccomp listener fd from the process on to the listener. */
+static int relay_listener(int fd, const struct spec_seccomp *sc, pid_t pid, const json_t *state,
+                          err_t *err)
+{
+  int nfd = -1;
+  if (sync_recv_fd(fd, SYNC_SECCOMP, NULL, &nfd, err) < 0)
+    return -1;
+  if (nfd < 0)
+    return err_make(err, EPROTO, "the container process sent no seccomp listener fd");
+  int ret = seccomp_listener_send(sc, nfd, pid, state, err);
+  close(nfd);
+  if (ret < 0) {
+    sync_send_error(fd, *err);
+    return -1;
+  }
+  return sync_send(fd, SYNC_SECCOMP_DONE, 0, err);
 }
 
 /* End-of-file: the program was executed; SYNC_ERROR: it was not. */
@@ -149,6 +168,14 @@ int container_exec(const struct exec_opts *o, int *status, err_t *err)
   child = pid;
   waitpid(stage1, NULL, 0);
   stage1 = -1;
+  const struct spec_seccomp *sc = s->linux_.seccomp;
+  if (sc && sc->listener_path) {
+    _cleanup_json_ json_t *pstate = oci_state_json(c.id, "running", c.pid, c.bundle, c.annotations);
+    if (relay_listener(sv[0], sc, child, pstate, err) < 0) {
+      kill(child, SIGKILL);
+      goto out;
+    }
+  }
   if (wait_exec(sv[0], err) < 0)
     goto out;
   if (o->pid_file && pid_file_write(o->pid_file, child, err) < 0) {

@@ -86,9 +86,14 @@ static int setup(const struct init_ctx *ctx, char **exec_path, err_t *err)
     return -1;
   if (rootfs_finish(&rc, err) < 0 || set_names(s, err) < 0)
     return -1;
-  if (process_apply_limits(&s->process, err) < 0)
+  if (process_apply_limits(&s->process, err) < 0 || process_find_exec(&s->process, exec_path, err) < 0)
     return -1;
-  return process_find_exec(&s->process, exec_path, err);
+  /* A seccomp listener must reach the engine through the runtime, which
+   * only waits until we are ready: load such a filter now (as runc does). */
+  if (s->linux_.seccomp && s->linux_.seccomp->listener_path &&
+      seccomp_apply(s->linux_.seccomp, ctx->sync_fd, err) < 0)
+    return -1;
+  return 0;
 }
 
 void init_main(const struct init_ctx *ctx)
@@ -118,9 +123,12 @@ void init_main(const struct init_ctx *ctx)
   close(w);
   close(ctx->fifo_fd);
 
+  const struct spec_seccomp *seccomp_late = ctx->spec->linux_.seccomp;
+  if (seccomp_late && seccomp_late->listener_path)
+    seccomp_late = NULL; /* loaded during setup */
   _cleanup_json_ json_t *st = state_for_hooks(ctx, "running");
   if (hooks_run(ctx->spec, HOOK_START_CONTAINER, st, &err) < 0 ||
-      process_exec(&ctx->spec->process, ctx->spec->linux_.seccomp, exec_path,
+      process_exec(&ctx->spec->process, seccomp_late, -1, exec_path,
                    true, &err) < 0) {
     fprintf(stderr, "isola-runtime: %s\n", err_msg(err));
     _exit(errno == ENOENT ? 127 : 126);

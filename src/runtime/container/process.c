@@ -152,7 +152,7 @@ static int set_user(const struct spec_user *u, bool setgroups_allowed, err_t *er
   return 0;
 }
 
-int process_exec(const struct spec_process *p, const struct spec_seccomp *seccomp,
+int process_exec(const struct spec_process *p, const struct spec_seccomp *seccomp, int sync_fd,
                  const char *exec_path, bool setgroups_allowed, err_t *err)
 {
   uint64_t caps[SPEC_CAP_SETS];
@@ -175,13 +175,13 @@ int process_exec(const struct spec_process *p, const struct spec_seccomp *seccom
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
    * sets below may drop: load it first then.  With it, load it last so the
    * filter sees as few of our own syscalls as possible. */
-  if (seccomp && !p->no_new_privileges && seccomp_apply(seccomp, err) < 0)
+  if (seccomp && !p->no_new_privileges && seccomp_apply(seccomp, sync_fd, err) < 0)
     return -1;
   if (capset_sets(caps, err) < 0 || raise_ambient(caps[CAPS_AMBIENT], err) < 0)
     return -1;
   if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return err_sys(err, "cannot set process.noNewPrivileges");
-  if (seccomp && p->no_new_privileges && seccomp_apply(seccomp, err) < 0)
+  if (seccomp && p->no_new_privileges && seccomp_apply(seccomp, sync_fd, err) < 0)
     return -1;
   execve(exec_path, p->args, p->env);
   return err_sys(err, "exec: `%s`", p->args[0]);

@@ -4,6 +4,9 @@
 #define ISOLA_RUNTIME_CONTAINER_PROCESS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
+
+#include <jansson.h>
 
 #include "common/err.h"
 #include "runtime/spec/spec.h"
@@ -20,11 +23,20 @@ int process_apply_limits(const struct spec_process *p, err_t *err);
 void process_close_fds(int preserve_fds, int keep);
 
 /* User, groups, capabilities, no_new_privs, seccomp, cwd; then execve.
- * Returns only on failure. */
-int process_exec(const struct spec_process *p, const struct spec_seccomp *seccomp,
+ * `sync_fd` carries a seccomp listener fd to the runtime (see
+ * seccomp_apply).  Returns only on failure. */
+int process_exec(const struct spec_process *p, const struct spec_seccomp *seccomp, int sync_fd,
                  const char *exec_path, bool setgroups_allowed, err_t *err);
 
-/* seccomp.c: compile the profile and load it into this thread. */
-int seccomp_apply(const struct spec_seccomp *s, err_t *err);
+/* seccomp.c: compile the profile and load it into this thread.  When it
+ * has SCMP_ACT_NOTIFY rules and a listenerPath, the listener fd goes to the
+ * runtime over `sync_fd` (SYNC_SECCOMP), which passes it on to the listener
+ * and answers SYNC_SECCOMP_DONE. */
+int seccomp_apply(const struct spec_seccomp *s, int sync_fd, err_t *err);
+
+/* The runtime's side: send `notify_fd` with the container process state
+ * (config-linux.md "containerProcessState") to linux.seccomp.listenerPath. */
+int seccomp_listener_send(const struct spec_seccomp *s, int notify_fd, pid_t pid,
+                          const json_t *state, err_t *err);
 
 #endif

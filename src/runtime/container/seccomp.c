@@ -3,6 +3,14 @@
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/json.h"
+#include "config.h"
+#include "runtime/container/sync.h"
 
 #include "runtime/container/process.h"
 
@@ -43,7 +51,24 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t def, const struct spec_seccomp
   return 0;
 }
 
-int seccomp_apply(const struct spec_seccomp *s, err_t *err)
+/* Hand the listener fd to the runtime and wait until it reached the
+ * listener: a notified syscall would otherwise block with nobody to answer. */
+static int send_listener(scmp_filter_ctx ctx, int sync_fd, err_t *err)
+{
+  int nfd = seccomp_notify_fd(ctx);
+  if (nfd < 0)
+    return err_make(err, -nfd, "linux.seccomp: no listener fd: %s", strerror(-nfd));
+  if (sync_fd < 0)
+    return err_make(err, EINVAL, "linux.seccomp.listenerPath: nowhere to send the listener");
+  int ret = sync_send_fd(sync_fd, SYNC_SECCOMP, nfd, err) < 0 ||
+                    sync_recv(sync_fd, SYNC_SECCOMP_DONE, NULL, err) < 0
+                ? -1
+                : 0;
+  close(nfd);
+  return ret;
+}
+
+int seccomp_apply(const struct spec_seccomp *s, int sync_fd, err_t *err)
 {
   uint32_t def = with_errno(s->default_action, s->default_errno_ret, EPERM);
   scmp_filter_ctx ctx = seccomp_init(def);
@@ -77,8 +102,46 @@ int seccomp_apply(const struct spec_seccomp *s, err_t *err)
     err_make(err, -rc, "linux.seccomp: cannot load the filter: %s", strerror(-rc));
     goto out;
   }
+  if (s->listener_path && send_listener(ctx, sync_fd, err) < 0)
+    goto out;
   ret = 0;
 out:
   seccomp_release(ctx);
   return ret;
+}
+
+int seccomp_listener_send(const struct spec_seccomp *s, int notify_fd, pid_t pid,
+                          const json_t *state, err_t *err)
+{
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(s->listener_path) >= sizeof(sa.sun_path))
+    return err_make(err, ENAMETOOLONG, "linux.seccomp.listenerPath: `%s` is too long",
+                    s->listener_path);
+  strcpy(sa.sun_path, s->listener_path);
+  _cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    return err_sys(err, "linux.seccomp.listenerPath: socket");
+  if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+    return err_sys(err, "linux.seccomp.listenerPath: cannot connect to `%s`", s->listener_path);
+  _cleanup_json_ json_t *msg = json_pack("{s:s, s:[s], s:i, s:s, s:O}", "ociVersion",
+                                         ISOLA_OCI_SPEC_VERSION, "fds", "seccompFd", "pid",
+                                         (json_int_t)pid, "metadata",
+                                         s->listener_metadata ? s->listener_metadata : "",
+                                         "state", state);
+  _cleanup_free_ char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+  if (!text)
+    return err_make(err, ENOMEM, "linux.seccomp: cannot build the process state");
+  char ctrl[CMSG_SPACE(sizeof(int))];
+  memset(ctrl, 0, sizeof(ctrl));
+  struct iovec iov = {.iov_base = text, .iov_len = strlen(text)};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
+                     .msg_controllen = sizeof(ctrl)};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &notify_fd, sizeof(int));
+  if (sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
+    return err_sys(err, "linux.seccomp.listenerPath: cannot send to `%s`", s->listener_path);
+  return 0;
 }

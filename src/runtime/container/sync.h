@@ -15,6 +15,8 @@ enum sync_type {
   SYNC_HOOKS,        /* init -> parent: run prestart/createRuntime now */
   SYNC_HOOKS_DONE,   /* parent -> init */
   SYNC_READY,        /* init -> parent: set up, waiting for start */
+  SYNC_SECCOMP,      /* child -> parent: a seccomp listener fd (SCM_RIGHTS) */
+  SYNC_SECCOMP_DONE, /* parent -> child: delivered to linux.seccomp.listenerPath */
   SYNC_ERROR,        /* child -> parent: text says what failed */
 };
 
@@ -31,5 +33,8 @@ void sync_send_error(int fd, const err_t e);
 /* Receive one message; a SYNC_ERROR becomes an error with its text.
  * `expect` is the type wanted; anything else is an error too. */
 int sync_recv(int fd, enum sync_type expect, int *value, err_t *err);
+/* The same, carrying one fd (SCM_RIGHTS); *passfd is -1 when none came. */
+int sync_send_fd(int fd, enum sync_type type, int passfd, err_t *err);
+int sync_recv_fd(int fd, enum sync_type expect, int *value, int *passfd, err_t *err);
 
 #endif
