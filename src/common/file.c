@@ -61,7 +61,8 @@ int fd_write_all(int fd, const void *data, size_t len, err_t *err)
   return 0;
 }
 
-int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, err_t *err)
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                      err_t *err)
 {
   _cleanup_free_ char *tmp = NULL;
   if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
@@ -69,7 +70,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
   _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
     return err_sys(err, "cannot create `%s`", tmp);
-  if (fd_write_all(fd, data, len, err) < 0 || fsync(fd) < 0) {
+  if (fd_write_all(fd, data, len, err) < 0 || (durable && fsync(fd) < 0)) {
     if (!*err)
       err_sys(err, "cannot sync `%s`", tmp);
     unlink(tmp);

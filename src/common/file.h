@@ -2,6 +2,7 @@
 #ifndef ISOLA_COMMON_FILE_H
 #define ISOLA_COMMON_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -12,9 +13,11 @@
 int file_read_all(const char *path, size_t max, char **out, size_t *len, err_t *err);
 
 /* Write `len` bytes to `path` atomically: a temporary file in the same
- * directory, fsync, rename.  Readers see the old or the new content, never
- * a part. */
-int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, err_t *err);
+ * directory, then rename.  Readers see the old or the new content, never
+ * a part.  `durable` also fsyncs before the rename, for files that must
+ * survive a crash of the machine (not for state under /run). */
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                      err_t *err);
 
 /* write() all of it, retrying on EINTR and short writes. */
 int fd_write_all(int fd, const void *data, size_t len, err_t *err);

@@ -149,7 +149,7 @@ int json_reject_unknown(const json_t *obj, const char *path, const char *const *
   return 0;
 }
 
-int json_write_path(const char *path, const json_t *v, size_t flags, err_t *err)
+int json_write_path(const char *path, const json_t *v, size_t flags, bool durable, err_t *err)
 {
   _cleanup_free_ char *s = json_dumps(v, flags);
   if (!s)
@@ -160,5 +160,5 @@ int json_write_path(const char *path, const json_t *v, size_t flags, err_t *err)
     return err_sys(err, "cannot write `%s`", path);
   memcpy(line, s, n);
   line[n] = '\n';
-  return file_write_atomic(path, line, n + 1, 0644, err);
+  return file_write_atomic(path, line, n + 1, 0644, durable, err);
 }

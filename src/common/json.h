@@ -39,6 +39,6 @@ int json_get_array(const json_t *obj, const char *path, const char *key, bool re
 int json_reject_unknown(const json_t *obj, const char *path, const char *const *known, err_t *err);
 
 /* Serialize and write atomically with a trailing newline. */
-int json_write_path(const char *path, const json_t *v, size_t flags, err_t *err);
+int json_write_path(const char *path, const json_t *v, size_t flags, bool durable, err_t *err);
 
 #endif

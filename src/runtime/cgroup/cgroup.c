@@ -1,6 +1,7 @@
 /* Finding the hierarchies, creating and removing a container's cgroup,
  * listing, signalling and freezing its processes. */
 #include "runtime/cgroup/cgroup.h"
+#include "runtime/cgroup/devices.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +22,9 @@ int cgroup_write(const char *dir, const char *file, const char *value, err_t *er
 {
   _cleanup_free_ char *p = path_join(dir, file);
   _cleanup_close_ int fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return err_sys(err, "cannot open cgroup file `%s` (is its controller enabled in this "
+                   "hierarchy?)", p);
   if (fd < 0)
     return err_sys(err, "cannot open cgroup file `%s`", p);
   size_t n = strlen(value);
@@ -204,8 +208,18 @@ int cgroup_enter(const struct cgroup *cg, pid_t pid, err_t *err)
 
 int cgroup_apply(const struct cgroup *cg, const struct spec_resources *r, bool update, err_t *err)
 {
-  if (cg->mode == CGROUP_V2)
-    return cgroup_v2_apply(cg->unified_dir, r, err);
+  if (cg->mode == CGROUP_V2) {
+    if (cgroup_v2_apply(cg->unified_dir, r, err) < 0)
+      return -1;
+    if (update && !r->n_devices)
+      return 0;
+    _cleanup_free_ struct spec_device_rule *rules = NULL;
+    size_t n;
+    if (devices_effective(r, &rules, &n, err) < 0 ||
+        devices_bpf_apply(cg->unified_dir, rules, n, err) < 0)
+      return err_context(err, "linux.resources.devices");
+    return 0;
+  }
   if (cgroup_v1_apply(cg, r, update, err) < 0)
     return -1;
   /* Hybrid: controllers bound to the unified hierarchy (hugetlb here) are

@@ -8,6 +8,7 @@
 #include "common/cleanup.h"
 #include "common/file.h"
 #include "runtime/cgroup/cgroup.h"
+#include "runtime/cgroup/devices.h"
 
 static int put_i64(const char *dir, const char *file, int64_t v, err_t *err)
 {
@@ -122,15 +123,6 @@ static void dev_rule(char *buf, size_t len, const struct spec_device_rule *r)
     snprintf(buf, len, "%c %s:%s %s", r->type, major, minor, r->access);
 }
 
-/* The devices every container gets whatever the config denies (runc's and
- * crun's list): mknod of anything, and the standard character devices. */
-static const struct spec_device_rule default_allow[] = {
-    {true, 'c', -1, -1, "m"}, {true, 'b', -1, -1, "m"},  {true, 'c', 1, 3, "rwm"},
-    {true, 'c', 1, 5, "rwm"}, {true, 'c', 1, 7, "rwm"},  {true, 'c', 1, 8, "rwm"},
-    {true, 'c', 1, 9, "rwm"}, {true, 'c', 5, 0, "rwm"},  {true, 'c', 5, 1, "rwm"},
-    {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"},
-};
-
 static int devices(const struct cgroup *cg, const struct spec_resources *r, bool update, err_t *err)
 {
   const char *d = cgroup_v1_dir(cg, "devices");
@@ -138,16 +130,15 @@ static int devices(const struct cgroup *cg, const struct spec_resources *r, bool
     return 0;
   if (cgroup_write(d, "devices.deny", "a", err) < 0)
     return -1;
+  _cleanup_free_ struct spec_device_rule *rules = NULL;
+  size_t n;
+  if (devices_effective(r, &rules, &n, err) < 0)
+    return -1;
   char buf[64];
-  for (size_t i = 0; i < r->n_devices; i++) {
-    dev_rule(buf, sizeof(buf), &r->devices[i]);
-    if (cgroup_write(d, r->devices[i].allow ? "devices.allow" : "devices.deny", buf, err) < 0)
-      return err_context(err, "linux.resources.devices[%zu]", i);
-  }
-  for (size_t i = 0; i < sizeof(default_allow) / sizeof(default_allow[0]); i++) {
-    dev_rule(buf, sizeof(buf), &default_allow[i]);
-    if (cgroup_write(d, "devices.allow", buf, err) < 0)
-      return -1;
+  for (size_t i = 0; i < n; i++) {
+    dev_rule(buf, sizeof(buf), &rules[i]);
+    if (cgroup_write(d, rules[i].allow ? "devices.allow" : "devices.deny", buf, err) < 0)
+      return i < r->n_devices ? err_context(err, "linux.resources.devices[%zu]", i) : -1;
   }
   return 0;
 }

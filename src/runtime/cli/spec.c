@@ -106,7 +106,7 @@ int cmd_spec(int argc, char **argv)
   }
   json_t *spec = default_spec(rootless);
   err_t err = NULL;
-  int r = json_write_path(path, spec, JSON_INDENT(2), &err);
+  int r = json_write_path(path, spec, JSON_INDENT(2), true, &err);
   json_decref(spec);
   free(path);
   return r < 0 ? cli_fail(&err) : 0;

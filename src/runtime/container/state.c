@@ -98,7 +98,7 @@ int container_save(const struct container *c, err_t *err)
   if (!st)
     return err_make(err, ENOMEM, "cannot build the state of container `%s`", c->id);
   _cleanup_free_ char *sp = path_join(c->dir, "state.json");
-  return json_write_path(sp, st, JSON_COMPACT, err);
+  return json_write_path(sp, st, JSON_COMPACT, false, err); /* volatile, like /run */
 }
 
 void container_release(struct container *c)
@@ -165,7 +165,7 @@ int pid_file_write(const char *path, pid_t pid, err_t *err)
 {
   char buf[32];
   int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-  if (file_write_atomic(path, buf, (size_t)n, 0644, err) < 0)
+  if (file_write_atomic(path, buf, (size_t)n, 0644, false, err) < 0)
     return err_context(err, "--pid-file");
   return 0;
 }

@@ -7,15 +7,16 @@ from pathlib import Path
 
 
 class Runtime:
-    def __init__(self, binary, root):
+    def __init__(self, binary, root, wrap=()):
         self.binary = Path(binary)
         self.root = Path(root)
+        self.wrap = list(wrap)  # argv prefix, e.g. to run in another mount namespace
 
     def __call__(self, *args, timeout=60, input=None, **kw):
         """Run the runtime.  Output goes to temporary files, not pipes: a
         container started by `create` or `run --detach` inherits them (as
         with runc) and would hold a pipe open until it exits."""
-        argv = [str(a) for a in (self.binary, "--root", self.root, *args)]
+        argv = [str(a) for a in (*self.wrap, self.binary, "--root", self.root, *args)]
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             p = subprocess.run(argv, stdout=out, stderr=err, timeout=timeout,
                                input=input.encode() if input is not None else None,

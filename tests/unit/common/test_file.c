@@ -28,7 +28,7 @@ Test(file, write_atomic_then_read_all_round_trips)
 {
   _cleanup_free_ char *p = path_join(dir, "a.txt");
   _cleanup_err_ err_t e = NULL;
-  cr_assert_eq(file_write_atomic(p, "hello", 5, 0600, &e), 0, "%s", err_msg(e));
+  cr_assert_eq(file_write_atomic(p, "hello", 5, 0600, true, &e), 0, "%s", err_msg(e));
   _cleanup_free_ char *buf = NULL;
   size_t len = 0;
   cr_assert_eq(file_read_all(p, 100, &buf, &len, &e), 0);
@@ -45,7 +45,7 @@ Test(file, read_all_refuses_files_over_the_limit)
   _cleanup_err_ err_t e = NULL;
   char data[10000];
   memset(data, 'x', sizeof(data));
-  cr_assert_eq(file_write_atomic(p, data, sizeof(data), 0600, &e), 0);
+  cr_assert_eq(file_write_atomic(p, data, sizeof(data), 0600, false, &e), 0);
   _cleanup_free_ char *buf = NULL;
   cr_assert_eq(file_read_all(p, 5000, &buf, NULL, &e), -1);
   cr_assert_eq(err_errnum(e), EFBIG);
@@ -76,7 +76,7 @@ Test(file, mkdir_p_refuses_a_file_in_the_way)
 {
   _cleanup_free_ char *f = path_join(dir, "f");
   _cleanup_err_ err_t e = NULL;
-  cr_assert_eq(file_write_atomic(f, "", 0, 0600, &e), 0);
+  cr_assert_eq(file_write_atomic(f, "", 0, 0600, true, &e), 0);
   cr_assert_eq(mkdir_p(f, 0755, &e), -1);
   cr_assert_eq(err_errnum(e), ENOTDIR);
 }
