@@ -56,6 +56,11 @@ static bool is_fs(const char *path, long magic)
 int cgroup_open(const char *root, const char *path, struct cgroup *cg, err_t *err)
 {
   memset(cg, 0, sizeof(*cg));
+  if (!path[0]) {
+    cg->none = true;
+    cg->path = strdup("");
+    return cg->path ? 0 : err_sys(err, "cgroup path");
+  }
   if (path[0] != '/' || strstr(path, "/../") || !strcmp(path, "/") ||
       (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/..")))
     return err_make(err, EINVAL, "cgroup path `%s` must be absolute, below the root, without `..`",
@@ -208,6 +213,12 @@ int cgroup_enter(const struct cgroup *cg, pid_t pid, err_t *err)
 
 int cgroup_apply(const struct cgroup *cg, const struct spec_resources *r, bool update, err_t *err)
 {
+  if (cg->none) {
+    const char *what = spec_resources_first_limit(r);
+    return what ? err_make(err, EPERM, "linux.resources.%s: the container has no cgroup (rootless, "
+                           "and no cgroup was delegated to uid %u)", what, (unsigned)geteuid())
+                : 0;
+  }
   if (cg->mode == CGROUP_V2) {
     if (cgroup_v2_apply(cg->unified_dir, r, err) < 0)
       return -1;
@@ -293,6 +304,11 @@ static const char *procs_dir(const struct cgroup *cg)
 
 int cgroup_pids(const struct cgroup *cg, pid_t **pids, size_t *n, err_t *err)
 {
+  if (cg->none) {
+    *pids = NULL;
+    *n = 0;
+    return 0;
+  }
   _cleanup_free_ char *p = path_join(procs_dir(cg), "cgroup.procs");
   _cleanup_free_ char *buf = NULL;
   *pids = NULL;
@@ -329,6 +345,8 @@ int cgroup_pids(const struct cgroup *cg, pid_t **pids, size_t *n, err_t *err)
 
 int cgroup_kill(const struct cgroup *cg, int sig, err_t *err)
 {
+  if (cg->none)
+    return 0;
   /* Freeze first so that nothing forks while we walk the list. */
   bool froze = sig == SIGKILL && cgroup_freeze(cg, true, NULL) == 0;
   _cleanup_free_ pid_t *pids = NULL;
@@ -344,6 +362,9 @@ int cgroup_kill(const struct cgroup *cg, int sig, err_t *err)
 
 int cgroup_freeze(const struct cgroup *cg, bool freeze, err_t *err)
 {
+  if (cg->none)
+    return err_make(err, ENOTSUP, "the container has no cgroup (rootless, no delegated cgroup): "
+                    "it cannot be %s", freeze ? "paused" : "resumed");
   err_t local = NULL;
   err_t *e = err ? err : &local;
   int ret;
@@ -374,6 +395,8 @@ int cgroup_freeze(const struct cgroup *cg, bool freeze, err_t *err)
 
 bool cgroup_frozen(const struct cgroup *cg)
 {
+  if (cg->none)
+    return false;
   char st[256];
   if (cg->mode == CGROUP_V2) {
     if (cgroup_read(cg->unified_dir, "cgroup.freeze", st, sizeof(st), NULL) < 0)

@@ -19,6 +19,7 @@ enum cgroup_mode { CGROUP_V1, CGROUP_V2, CGROUP_HYBRID };
 
 struct cgroup {
   enum cgroup_mode mode;
+  bool none; /* no cgroup at all: rootless without a delegated one */
   char *path; /* relative to each hierarchy, starts with '/' */
   /* Absolute directories of this cgroup: one per v1 hierarchy, and the
    * unified one (v2 or hybrid) last. */
@@ -29,7 +30,8 @@ struct cgroup {
 };
 
 /* Fill `cg` for `path` under `root` (CGROUP_ROOT unless testing);
- * creates nothing. */
+ * creates nothing.  An empty path gives a "none" cgroup on which every
+ * operation does nothing (freeze fails, apply fails if a limit is set). */
 int cgroup_open(const char *root, const char *path, struct cgroup *cg, err_t *err);
 void cgroup_close(struct cgroup *cg);
 

@@ -33,6 +33,8 @@ static json_int_t read_key(const char *dir, const char *file, const char *key)
 
 long cgroup_oom_kills(const struct cgroup *cg)
 {
+  if (cg->none)
+    return 0;
   if (cg->mode == CGROUP_V2)
     return (long)read_key(cg->unified_dir, "memory.events", "oom_kill");
   return (long)read_key(cgroup_v1_dir(cg, "memory"), "memory.oom_control", "oom_kill");

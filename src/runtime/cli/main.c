@@ -2,6 +2,7 @@
  * and hands the rest to the command's file, as runc and crun do. */
 #include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +43,8 @@ static void usage(FILE *out)
           "An OCI runtime (runtime-spec " ISOLA_OCI_SPEC_VERSION ") with the runc/crun command line.\n"
           "\n"
           "Global options:\n"
-          "  --root DIR            state directory (default /run/isola/runtime)\n"
+          "  --root DIR            state directory (default /run/isola/runtime; rootless:\n"
+          "                        $XDG_RUNTIME_DIR/isola/runtime)\n"
           "  --log FILE            write log records to FILE instead of stderr\n"
           "  --log-format FORMAT   text (default) or json\n"
           "  --debug               log debug records\n"
@@ -76,12 +78,16 @@ int main(int argc, char **argv)
       {NULL, 0, NULL, 0},
   };
   enum log_format fmt = LOG_FORMAT_TEXT;
+  bool root_given = false;
   err_t err = NULL;
   int c;
   /* "+": stop at the command name; its options belong to the command. */
   while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
     switch (c) {
-    case OPT_ROOT: runtime_globals.root = optarg; break;
+    case OPT_ROOT:
+      runtime_globals.root = optarg;
+      root_given = true;
+      break;
     case OPT_LOG: runtime_globals.log_path = optarg; break;
     case OPT_LOG_FORMAT:
       if (log_parse_format(optarg, &fmt, &err) < 0) {
@@ -107,6 +113,14 @@ int main(int argc, char **argv)
   }
   if (runtime_globals.debug)
     log_set_level(LOG_LEVEL_DEBUG);
+  /* Rootless without --root: state under the user's runtime directory, as
+   * runc keeps it in $XDG_RUNTIME_DIR/runc. */
+  static char user_root[4096];
+  const char *xdg = getenv("XDG_RUNTIME_DIR");
+  if (!root_given && geteuid() != 0 && xdg && xdg[0] == '/') {
+    snprintf(user_root, sizeof(user_root), "%s/isola/runtime", xdg);
+    runtime_globals.root = user_root;
+  }
   if (optind < argc && enters_container(argv[optind]) && sealed_exe_reexec(argv, environ, &err) < 0) {
     log_err(err);
     err_free(&err);

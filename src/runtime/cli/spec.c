@@ -77,6 +77,25 @@ static json_t *default_spec(bool rootless)
     json_object_set_new(lx, "gidMappings",
                         json_pack("[{s:i,s:i,s:i}]", "containerID", 0, "hostID", (int)getgid(), "size", 1));
     json_object_del(lx, "resources");
+    /* gid 5 is not mapped: devpts would refuse it.  And sysfs needs the
+     * netns's owner to be privileged over it; a bind of /sys is safe. */
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(spec, "mounts"), i, m)
+    {
+      const char *dst = json_string_value(json_object_get(m, "destination"));
+      if (!strcmp(dst, "/dev/pts")) {
+        json_t *o = json_object_get(m, "options");
+        for (size_t k = json_array_size(o); k-- > 0;)
+          if (!strcmp(json_string_value(json_array_get(o, k)), "gid=5"))
+            json_array_remove(o, k);
+      } else if (!strcmp(dst, "/sys")) {
+        json_object_set_new(m, "type", json_string("none"));
+        json_object_set_new(m, "source", json_string("/sys"));
+        json_object_set_new(m, "options", json_pack("[s,s,s,s,s]", "rbind", "nosuid", "noexec",
+                                                    "nodev", "ro"));
+      }
+    }
   }
   return spec;
 }

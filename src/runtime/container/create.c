@@ -48,8 +48,15 @@ __attribute__((noreturn)) static void stage1(struct init_ctx *ctx)
   err_t err = NULL;
   const struct spec_linux *l = &ctx->spec->linux_;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (sync_recv(ctx->sync_fd, SYNC_GO, NULL, &err) < 0)
+  int no_cgroup = 0;
+  if (sync_recv(ctx->sync_fd, SYNC_GO, &no_cgroup, &err) < 0)
     _exit(1);
+  if (no_cgroup) { /* rootless without one: the init must not look for it */
+    static struct cgroup none;
+    if (cgroup_open(CGROUP_ROOT, "", &none, &err) < 0)
+      goto fail;
+    ctx->cg = &none;
+  }
   int flags = ns_new_flags(l);
   if (ns_join_paths(l, &err) < 0)
     goto fail;
@@ -92,6 +99,28 @@ struct create_job {
   int console;
   int fifo;
 };
+
+/* Rootless and no cgroup was delegated to us: carry on without one, as runc
+ * does, unless the config asks for a limit that needs it. */
+static int rootless_without_cgroup(struct create_job *j, const struct spec_resources *r, err_t *err)
+{
+  int e = err_errnum(*err);
+  if (geteuid() == 0 || (e != EACCES && e != EPERM && e != EROFS))
+    return -1;
+  const char *what = spec_resources_first_limit(r);
+  if (what)
+    return err_context(err, "rootless: linux.resources.%s needs a cgroup delegated to uid %u",
+                       what, (unsigned)geteuid());
+  log_debug("rootless: running without a cgroup (%s)", err_msg(*err));
+  err_free(err);
+  cgroup_destroy(&j->cg, NULL); /* levels made before the refusal */
+  cgroup_close(&j->cg);
+  free(j->c.cgroup_path);
+  j->c.cgroup_path = strdup("");
+  if (!j->c.cgroup_path)
+    return err_sys(err, "cgroup path");
+  return cgroup_open(CGROUP_ROOT, "", &j->cg, err);
+}
 
 static void undo(struct create_job *j)
 {
@@ -212,13 +241,16 @@ static int run_parent(const struct create_opts *o, const struct spec *s, struct 
     close(j->console);
     j->console = -1;
   }
-  if (cgroup_create(&j->cg, err) < 0)
-    return -1;
-  j->cg_made = true;
+  if (cgroup_create(&j->cg, err) < 0) {
+    if (rootless_without_cgroup(j, &l->resources, err) < 0)
+      return -1;
+  } else {
+    j->cg_made = true;
+  }
   if (cgroup_enter(&j->cg, j->stage1, err) < 0 ||
       cgroup_apply(&j->cg, &l->resources, false, err) < 0)
     return err_context(err, "cgroup `%s`", j->cg.path);
-  if (sync_send(j->sock, SYNC_GO, 0, err) < 0)
+  if (sync_send(j->sock, SYNC_GO, j->cg.none, err) < 0)
     return -1;
   if (ns_new_flags(l) & CLONE_NEWUSER) {
     if (sync_recv(j->sock, SYNC_USERMAP, NULL, err) < 0 ||

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -138,13 +139,76 @@ static int write_map(pid_t pid, const char *file, const struct spec_idmap *m, si
   return 0;
 }
 
+/* Without privileges a process may map only its own id, once (and for
+ * gids only after denying setgroups); anything else goes through the
+ * setuid helpers of shadow's uidmap package, checked against /etc/subuid
+ * and /etc/subgid. */
+static bool only_self(const struct spec_idmap *m, size_t n, unsigned self)
+{
+  return n == 1 && m[0].host_id == self && m[0].size == 1;
+}
+
+static int helper_map(const char *helper, const char *field, pid_t pid, const struct spec_idmap *m,
+                      size_t n, err_t *err)
+{
+  if (n > 100)
+    return err_make(err, E2BIG, "%s: too many mappings for %s", field, helper);
+  char *argv[2 + 3 * 100 + 1];
+  char nums[1 + 3 * 100][16];
+  size_t a = 0, k = 0;
+  argv[a++] = (char *)helper;
+  snprintf(nums[k], sizeof(nums[k]), "%d", (int)pid);
+  argv[a++] = nums[k++];
+  for (size_t i = 0; i < n; i++) {
+    unsigned v[3] = {m[i].container_id, m[i].host_id, m[i].size};
+    for (int j = 0; j < 3; j++) {
+      snprintf(nums[k], sizeof(nums[k]), "%u", v[j]);
+      argv[a++] = nums[k++];
+    }
+  }
+  argv[a] = NULL;
+  pid_t c = fork();
+  if (c < 0)
+    return err_sys(err, "%s: cannot fork for %s", field, helper);
+  if (c == 0) {
+    execvp(helper, argv);
+    _exit(errno == ENOENT ? 127 : 126);
+  }
+  int st;
+  while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+    return err_make(err, ENOENT, "%s: mapping ids other than your own without root needs %s "
+                    "(Debian package uidmap)", field, helper);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    return err_make(err, EPERM, "%s: %s refused the mapping (are the host ids in /etc/sub%cid "
+                    "for uid %u?)", field, helper, helper[3] == 'u' ? 'u' : 'g',
+                    (unsigned)geteuid());
+  return 0;
+}
+
 int ns_write_id_maps(pid_t pid, const struct spec_linux *l, err_t *err)
 {
   if (!l->n_uid_mappings || !l->n_gid_mappings)
     return err_make(err, EINVAL, "linux.uidMappings and linux.gidMappings are required with a new "
                     "user namespace");
-  if (write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, err) < 0 ||
-      write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, err) < 0)
+  bool root = geteuid() == 0;
+  if (root || only_self(l->uid_mappings, l->n_uid_mappings, (unsigned)geteuid())) {
+    if (write_map(pid, "uid_map", l->uid_mappings, l->n_uid_mappings, err) < 0)
+      return -1;
+  } else if (helper_map("newuidmap", "linux.uidMappings", pid, l->uid_mappings, l->n_uid_mappings,
+                        err) < 0) {
     return -1;
-  return 0;
+  }
+  if (root)
+    return write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, err);
+  if (only_self(l->gid_mappings, l->n_gid_mappings, (unsigned)getegid())) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "deny", 4) != 4)
+      return err_sys(err, "linux.gidMappings: cannot deny setgroups in `%s`", path);
+    return write_map(pid, "gid_map", l->gid_mappings, l->n_gid_mappings, err);
+  }
+  return helper_map("newgidmap", "linux.gidMappings", pid, l->gid_mappings, l->n_gid_mappings, err);
 }

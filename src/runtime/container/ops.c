@@ -233,6 +233,13 @@ int container_pids(const char *root, const char *id, pid_t **pids, size_t *n, er
   int ret = -1;
   if (load(root, id, &c, &cg, err) == 0)
     ret = cgroup_pids(&cg, pids, n, err);
+  /* Without a cgroup (rootless) only the init is known for sure. */
+  if (ret == 0 && cg.none && container_status(&c, &cg) != STATUS_STOPPED) {
+    if (!(*pids = malloc(sizeof(pid_t))))
+      ret = err_sys(err, "pids");
+    else
+      (*pids)[0] = c.pid, *n = 1;
+  }
   cgroup_close(&cg);
   return ret;
 }

@@ -132,8 +132,23 @@ static int raise_ambient(uint64_t ambient, err_t *err)
   return 0;
 }
 
+/* A user namespace set up without privileges denies setgroups(2). */
+static bool setgroups_denied(void)
+{
+  char buf[16] = "";
+  _cleanup_close_ int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+  return fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 && !strncmp(buf, "deny", 4);
+}
+
 static int set_user(const struct spec_user *u, bool setgroups_allowed, err_t *err)
 {
+  if (setgroups_allowed && setgroups_denied()) {
+    if (u->n_additional_gids)
+      return err_make(err, EPERM, "process.user.additionalGids: setgroups is denied in this "
+                      "user namespace (rootless with a single gid mapping; map more gids "
+                      "through newgidmap)");
+    setgroups_allowed = false;
+  }
   if (setgroups_allowed) {
     gid_t *g = calloc(u->n_additional_gids + 1, sizeof(gid_t));
     if (!g)

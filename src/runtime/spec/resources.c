@@ -23,6 +23,28 @@ void spec_resources_init(struct spec_resources *r)
   r->net_class_id = SPEC_UNSET;
 }
 
+const char *spec_resources_first_limit(const struct spec_resources *r)
+{
+  if (r->memory.limit != SPEC_UNSET || r->memory.reservation != SPEC_UNSET ||
+      r->memory.swap != SPEC_UNSET || r->memory.swappiness != SPEC_UNSET ||
+      r->memory.disable_oom_killer)
+    return "memory";
+  if (r->cpu.shares != SPEC_UNSET || r->cpu.quota != SPEC_UNSET || r->cpu.period != SPEC_UNSET ||
+      r->cpu.burst != SPEC_UNSET || r->cpu.idle != SPEC_UNSET ||
+      (r->cpu.cpus && *r->cpu.cpus) || (r->cpu.mems && *r->cpu.mems))
+    return "cpu";
+  if (r->pids_limit != SPEC_UNSET)
+    return "pids";
+  if (r->blkio.weight != SPEC_UNSET || r->blkio.n_weight_devices || r->blkio.n_throttle[0] ||
+      r->blkio.n_throttle[1] || r->blkio.n_throttle[2] || r->blkio.n_throttle[3])
+    return "blockIO";
+  if (r->n_hugepages)
+    return "hugepageLimits";
+  if (r->unified && json_object_size(r->unified))
+    return "unified";
+  return NULL;
+}
+
 static int get_num(const json_t *o, const char *path, const char *key, int64_t *out, err_t *err)
 {
   /* An explicit null means "not set", as Go encoders write it. */

@@ -226,6 +226,9 @@ int spec_parse_resources(const json_t *obj, const char *path, struct spec_resour
                          err_t *err);
 void spec_resources_release(struct spec_resources *r);
 void spec_resources_init(struct spec_resources *r);
+/* The name of the first limit set ("memory", "pids"...), NULL when none.
+ * Device rules do not count: they need no cgroup in a user namespace. */
+const char *spec_resources_first_limit(const struct spec_resources *r);
 
 /* Name tables, shared with `features` so that it reports what the parser
  * really accepts. */
