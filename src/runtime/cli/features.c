@@ -48,8 +48,8 @@ int cmd_features(int argc, char **argv)
       "namespaces", strv(spec_namespace_names), "capabilities", caps(), "cgroup", "v1", 1, "v2", 1,
       "systemd", 0, "systemdUser", 0, "rdma", 0, "seccomp", "enabled", 1, "actions", strv(actions),
       "operators", strv(ops), "archs", strv(archs), "knownFlags", strv(flags), "supportedFlags",
-      strv(flags), "apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt", "enabled", 0,
-      "mountExtensions", "idmap", "enabled", 0, "annotations", "io.github.seccomp.libseccomp.version",
+      strv(flags), "apparmor", "enabled", 1, "selinux", "enabled", 1, "intelRdt", "enabled", 0,
+      "mountExtensions", "idmap", "enabled", 1, "annotations", "io.github.seccomp.libseccomp.version",
       ver);
   char *s = json_dumps(f, JSON_INDENT(2));
   printf("%s\n", s);

@@ -29,6 +29,7 @@
 #include "runtime/container/hooks.h"
 #include "runtime/container/init.h"
 #include "runtime/container/namespaces.h"
+#include "runtime/container/idmap.h"
 #include "runtime/container/process.h"
 #include "runtime/container/state.h"
 #include "runtime/container/sync.h"
@@ -225,11 +226,20 @@ static int run_parent(const struct create_opts *o, const struct spec *s, struct 
                          .cg = &j->cg, .sync_fd = child_sock, .console_fd = j->console,
                          .fifo_fd = j->fifo, .userns = (ns_new_flags(l) & CLONE_NEWUSER) != 0,
                          .no_pivot = o->no_pivot, .preserve_fds = o->preserve_fds};
+  /* Idmapped mounts take their mappings from user namespaces made here, on
+   * the host, before the container's own exist; the init inherits them. */
+  int *idmap = NULL;
+  if (idmap_open_all(s, &idmap, err) < 0) {
+    close(child_sock);
+    return -1;
+  }
+  ctx.idmap_fds = idmap;
   if (o->subreaper)
     prctl(PR_SET_CHILD_SUBREAPER, 1);
   j->stage1 = fork();
   if (j->stage1 < 0) {
     close(child_sock);
+    idmap_close_all(idmap, s->n_mounts);
     return err_sys(err, "cannot fork");
   }
   if (j->stage1 == 0) {
@@ -237,6 +247,7 @@ static int run_parent(const struct create_opts *o, const struct spec *s, struct 
     stage1(&ctx);
   }
   close(child_sock);
+  idmap_close_all(idmap, s->n_mounts);
   if (j->console >= 0) {
     close(j->console);
     j->console = -1;

@@ -61,7 +61,8 @@ static int setup(const struct init_ctx *ctx, char **exec_path, err_t *err)
 {
   const struct spec *s = ctx->spec;
   struct rootfs_ctx rc = {.spec = s, .rootfs = ctx->rootfs, .cg = ctx->cg, .userns = ctx->userns,
-                          .cgroupns = (ns_new_flags(&s->linux_) & CLONE_NEWCGROUP) != 0, .no_pivot = ctx->no_pivot};
+                          .cgroupns = (ns_new_flags(&s->linux_) & CLONE_NEWCGROUP) != 0, .no_pivot = ctx->no_pivot,
+                          .idmap_fds = ctx->idmap_fds};
   /* stage1 and this process share the socket: wait until the runtime has
    * read our pid from stage1, so that our messages cannot overtake it. */
   if (sync_recv(ctx->sync_fd, SYNC_GO, NULL, err) < 0)

@@ -21,6 +21,7 @@ struct init_ctx {
   bool userns;
   bool no_pivot;
   int preserve_fds;
+  const int *idmap_fds; /* NULL, or one per mount (idmap.h) */
 };
 
 /* Never returns. */

@@ -187,6 +187,8 @@ int process_exec(const struct spec_process *p, const struct spec_seccomp *seccom
     return err_sys(err, "PR_SET_KEEPCAPS");
   if (chdir(p->cwd) < 0)
     return err_sys(err, "process.cwd: cannot enter `%s`", p->cwd);
+  if (lsm_apply(p, err) < 0)
+    return -1;
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
    * sets below may drop: load it first then.  With it, load it last so the
    * filter sees as few of our own syscalls as possible. */

@@ -28,6 +28,12 @@ void process_close_fds(int preserve_fds, int keep);
 int process_exec(const struct spec_process *p, const struct spec_seccomp *seccomp, int sync_fd,
                  const char *exec_path, bool setgroups_allowed, err_t *err);
 
+/* lsm.c: AppArmor profile and SELinux label for the next execve, where
+ * the host has them (a warning otherwise). */
+int lsm_apply(const struct spec_process *p, err_t *err);
+bool lsm_apparmor_enabled(void);
+bool lsm_selinux_enabled(void);
+
 /* seccomp.c: compile the profile and load it into this thread.  When it
  * has SCMP_ACT_NOTIFY rules and a listenerPath, the listener fd goes to the
  * runtime over `sync_fd` (SYNC_SECCOMP), which passes it on to the listener

@@ -1,4 +1,5 @@
 #include "runtime/container/rootfs.h"
+#include "runtime/container/idmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,7 +112,7 @@ static int mount_cgroup(const struct rootfs_ctx *ctx, int rootfd, const struct s
 }
 
 static int do_mount(const struct rootfs_ctx *ctx, int rootfd, const struct spec_mount *m,
-                    err_t *err)
+                    int idmap_fd, err_t *err)
 {
   if (m->type && !strcmp(m->type, "cgroup"))
     return mount_cgroup(ctx, rootfd, m, err);
@@ -121,7 +122,13 @@ static int do_mount(const struct rootfs_ctx *ctx, int rootfd, const struct spec_
     return -1;
   char p[32];
   fd_path(fd, p);
-  if (m->bind) {
+  if (m->bind && idmap_fd >= 0) {
+    if (idmap_attach(idmap_fd, fd, err) < 0)
+      return err_context(err, "mount on `%s`", m->destination);
+    unsigned long extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    if (extra && bind_remount(rootfd, m->destination, extra, err) < 0)
+      return -1;
+  } else if (m->bind) {
     if (mount(m->source, p, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
       return err_sys(err, "cannot bind `%s` on `%s`", m->source, m->destination);
     unsigned long extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
@@ -252,7 +259,7 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, err_t *err)
   if (rootfd < 0)
     return err_sys(err, "cannot open the root filesystem `%s`", ctx->rootfs);
   for (size_t i = 0; i < s->n_mounts; i++)
-    if (do_mount(ctx, rootfd, &s->mounts[i], err) < 0)
+    if (do_mount(ctx, rootfd, &s->mounts[i], ctx->idmap_fds ? ctx->idmap_fds[i] : -1, err) < 0)
       return err_context(err, "mounts[%zu]", i);
   if (!dev_is_bind(s) && make_dev(ctx, rootfd, err) < 0)
     return -1;

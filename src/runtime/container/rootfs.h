@@ -16,6 +16,7 @@ struct rootfs_ctx {
   bool userns;              /* devices are bind-mounted, not made */
   bool cgroupns;
   bool no_pivot;
+  const int *idmap_fds;     /* per mount: a detached idmapped tree (idmap.h), or -1 */
 };
 
 /* Before the hooks: propagation, the rootfs bind, every mount, /dev. */
