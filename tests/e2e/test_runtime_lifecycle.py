@@ -179,3 +179,29 @@ def test_systemd_cgroup_is_refused_with_the_reason(runtime, bundle):
     assert r.returncode == 1
     assert "--systemd-cgroup" in r.stderr and "cgroupfs" in r.stderr, r.stderr
     assert not (runtime.root / bundle.id).exists()
+
+
+def test_create_killed_midway_is_cleaned_by_delete_force(runtime, bundle):
+    """SIGKILL to `create` while a createRuntime hook runs: what it left (the
+    state directory, the cgroup) shows as a stopped container, and
+    `delete --force` removes all of it (the leak check verifies)."""
+    import os, signal, subprocess
+    marker = bundle.path / "hook-started"
+    bundle.config["hooks"] = {"createRuntime": [
+        {"path": "/bin/sh", "args": ["sh", "-c", f"touch {marker}; sleep 30"]}]}
+    bundle.args("true")
+    p = subprocess.Popen([str(runtime.binary), "--root", str(runtime.root), "create", "--bundle",
+                          str(bundle.path), bundle.id], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    deadline = time.monotonic() + 20
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists()
+    os.killpg(p.pid, signal.SIGKILL)  # the runtime and the hook it runs
+    p.wait(10)
+    assert (runtime.root / bundle.id).exists()
+    assert runtime.state(bundle.id)["status"] == "stopped"
+    runtime.ok("delete", "--force", bundle.id)
+    assert not (runtime.root / bundle.id).exists()
+    assert not os.path.exists(f"/sys/fs/cgroup/pids/isola/{bundle.id}")

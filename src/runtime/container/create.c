@@ -165,6 +165,8 @@ static int prepare_paths(const struct create_opts *o, const struct spec *s, stru
   clock_rfc3339(now, sizeof(now));
   c->created = strdup(now);
   c->owner = getuid();
+  c->creator = getpid();
+  c->creator_start_time = proc_start_time(c->creator);
   c->annotations = json_incref(s->annotations);
   c->config = json_incref(s->json);
   c->cgroup_path = container_cgroup_path(s, o->id);

@@ -79,6 +79,9 @@ int container_load(const char *root, const char *id, struct container *c, err_t 
   c->cgroup_path = dup_str(st, "cgroupPath");
   c->pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
   c->start_time = (unsigned long long)json_integer_value(json_object_get(st, "pidStartTime"));
+  c->creator = (pid_t)json_integer_value(json_object_get(st, "creator"));
+  c->creator_start_time =
+      (unsigned long long)json_integer_value(json_object_get(st, "creatorStartTime"));
   c->owner = (uid_t)json_integer_value(json_object_get(st, "ownerUid"));
   json_t *a = json_object_get(st, "annotations");
   c->annotations = json_is_object(a) ? json_incref(a) : NULL;
@@ -91,10 +94,11 @@ int container_load(const char *root, const char *id, struct container *c, err_t 
 int container_save(const struct container *c, err_t *err)
 {
   _cleanup_json_ json_t *st = json_pack(
-      "{s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:i,s:O?,s:O?}", "id", c->id, "bundle", c->bundle, "rootfs",
-      c->rootfs, "created", c->created, "cgroupPath", c->cgroup_path, "pid", (int)c->pid,
-      "pidStartTime", (json_int_t)c->start_time, "ownerUid", (int)c->owner, "annotations",
-      c->annotations, "config", c->config);
+      "{s:s,s:s,s:s,s:s,s:s,s:i,s:I,s:i,s:I,s:i,s:O?,s:O?}", "id", c->id, "bundle", c->bundle,
+      "rootfs", c->rootfs, "created", c->created, "cgroupPath", c->cgroup_path, "pid", (int)c->pid,
+      "pidStartTime", (json_int_t)c->start_time, "creator", (int)c->creator, "creatorStartTime",
+      (json_int_t)c->creator_start_time, "ownerUid", (int)c->owner, "annotations", c->annotations,
+      "config", c->config);
   if (!st)
     return err_make(err, ENOMEM, "cannot build the state of container `%s`", c->id);
   _cleanup_free_ char *sp = path_join(c->dir, "state.json");
@@ -116,8 +120,11 @@ void container_release(struct container *c)
 
 enum container_status container_status(const struct container *c, const struct cgroup *cg)
 {
-  if (c->pid <= 0)
-    return STATUS_CREATING;
+  if (c->pid <= 0) {
+    /* Still being made, unless the `create` making it was killed. */
+    unsigned long long cst = c->creator > 0 ? proc_start_time(c->creator) : 0;
+    return cst != 0 && cst == c->creator_start_time ? STATUS_CREATING : STATUS_STOPPED;
+  }
   unsigned long long st = proc_start_time(c->pid);
   if (st == 0 || st != c->start_time)
     return STATUS_STOPPED;

@@ -21,6 +21,8 @@ struct container {
   char *cgroup_path;
   pid_t pid;
   unsigned long long start_time; /* /proc/<pid>/stat field 22: guards against pid reuse */
+  pid_t creator;                         /* the `create` making it, until the init is up */
+  unsigned long long creator_start_time;
   uid_t owner;
   json_t *annotations;
   json_t *config; /* the config.json the container was created from */
