@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fdpass.h"
 
 int console_connect(const char *path, err_t *err)
 {
@@ -31,17 +32,7 @@ int console_connect(const char *path, err_t *err)
 
 int send_fd(int sock, int fd, const char *name, err_t *err)
 {
-  char ctrl[CMSG_SPACE(sizeof(int))];
-  memset(ctrl, 0, sizeof(ctrl));
-  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
-                       .msg_controllen = sizeof(ctrl)};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+  if (fd_send(sock, name, strlen(name), fd) < 0)
     return err_sys(err, "cannot send the terminal over the console socket");
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fdpass.h"
 #include "common/json.h"
 #include "config.h"
 #include "runtime/container/sync.h"
@@ -131,17 +132,7 @@ int seccomp_listener_send(const struct spec_seccomp *s, int notify_fd, pid_t pid
   _cleanup_free_ char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
   if (!text)
     return err_make(err, ENOMEM, "linux.seccomp: cannot build the process state");
-  char ctrl[CMSG_SPACE(sizeof(int))];
-  memset(ctrl, 0, sizeof(ctrl));
-  struct iovec iov = {.iov_base = text, .iov_len = strlen(text)};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
-                     .msg_controllen = sizeof(ctrl)};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &notify_fd, sizeof(int));
-  if (sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
+  if (fd_send(sock, text, strlen(text), notify_fd) < 0)
     return err_sys(err, "linux.seccomp.listenerPath: cannot send to `%s`", s->listener_path);
   return 0;
 }

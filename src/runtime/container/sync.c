@@ -7,23 +7,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/fdpass.h"
+
 int sync_send_fd(int fd, enum sync_type type, int passfd, err_t *err)
 {
   struct sync_msg m = {.type = type};
-  char ctrl[CMSG_SPACE(sizeof(int))];
-  memset(ctrl, 0, sizeof(ctrl));
-  struct iovec iov = {.iov_base = &m, .iov_len = offsetof(struct sync_msg, text)};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-  if (passfd >= 0) {
-    msg.msg_control = ctrl;
-    msg.msg_controllen = sizeof(ctrl);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &passfd, sizeof(int));
-  }
-  if (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0)
+  if (fd_send(fd, &m, offsetof(struct sync_msg, text), passfd) < 0)
     return err_sys(err, "cannot talk to the container process");
   return 0;
 }
@@ -46,21 +35,10 @@ void sync_send_error(int fd, const err_t e)
 int sync_recv_fd(int fd, enum sync_type expect, int *value, int *passfd, err_t *err)
 {
   struct sync_msg m;
-  char ctrl[CMSG_SPACE(sizeof(int))];
-  struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m) - 1};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
-                       .msg_controllen = sizeof(ctrl)};
-  ssize_t n;
-  int got = -1;
-  do
-    n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  int got;
+  ssize_t n = fd_recv(fd, &m, sizeof(m) - 1, 0, &got);
   if (n < 0)
     return err_sys(err, "cannot hear from the container process");
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-      c->cmsg_len == CMSG_LEN(sizeof(int)))
-    memcpy(&got, CMSG_DATA(c), sizeof(int));
   if (passfd)
     *passfd = got;
   else if (got >= 0)

@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/fdpass.h"
 #include "common/file.h"
 #include "runtime/container/container.h"
 
@@ -26,21 +27,14 @@ int tty_socketpair(int *ours, int *theirs, err_t *err)
 int tty_receive(int sock, err_t *err)
 {
   char name[128];
-  char ctrl[CMSG_SPACE(sizeof(int))];
-  struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
-                       .msg_controllen = sizeof(ctrl)};
-  ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  int fd;
+  ssize_t n = fd_recv(sock, name, sizeof(name), MSG_DONTWAIT, &fd);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
     return err_make(err, ENOMSG, "the container sent no terminal");
   if (n < 0)
     return err_sys(err, "cannot receive the terminal");
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-      c->cmsg_len != CMSG_LEN(sizeof(int)))
+  if (fd < 0)
     return err_make(err, EPROTO, "the container's terminal message carried no fd");
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof(fd));
   return fd;
 }
 
