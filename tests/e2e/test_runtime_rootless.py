@@ -147,3 +147,11 @@ def test_rootless_several_mappings_go_through_newuidmap(rb):
     r = rb.runtime("run", "--bundle", rb.bundle, rb.id)
     assert r.returncode == 1 and "newuidmap" in r.stderr and "/etc/subuid" in r.stderr, r.stderr
     assert not os.path.exists(os.path.join(rb.d, "state", rb.id))
+
+
+def test_rootless_additional_gids_need_mapped_groups(rb):
+    rb.config["process"]["user"]["additionalGids"] = [0]
+    rb.config["process"]["args"] = ["true"]
+    rb.save()
+    r = rb.runtime("run", "--bundle", rb.bundle, rb.id)
+    assert r.returncode != 0 and "setgroups is denied" in r.stderr, r.stderr

@@ -142,13 +142,6 @@ static bool setgroups_denied(void)
 
 static int set_user(const struct spec_user *u, bool setgroups_allowed, err_t *err)
 {
-  if (setgroups_allowed && setgroups_denied()) {
-    if (u->n_additional_gids)
-      return err_make(err, EPERM, "process.user.additionalGids: setgroups is denied in this "
-                      "user namespace (rootless with a single gid mapping; map more gids "
-                      "through newgidmap)");
-    setgroups_allowed = false;
-  }
   if (setgroups_allowed) {
     gid_t *g = calloc(u->n_additional_gids + 1, sizeof(gid_t));
     if (!g)
@@ -157,8 +150,16 @@ static int set_user(const struct spec_user *u, bool setgroups_allowed, err_t *er
       g[i] = u->additional_gids[i];
     int r = setgroups(u->n_additional_gids, g);
     free(g);
-    if (r < 0)
+    /* Only a denied setgroups (rootless, one gid mapped) is looked into, so
+     * the common path pays no extra syscalls. */
+    if (r < 0 && errno == EPERM && setgroups_denied()) {
+      if (u->n_additional_gids)
+        return err_make(err, EPERM, "process.user.additionalGids: setgroups is denied in this "
+                        "user namespace (rootless with a single gid mapping; map more gids "
+                        "through newgidmap)");
+    } else if (r < 0) {
       return err_sys(err, "cannot set process.user.additionalGids");
+    }
   }
   if (setresgid(u->gid, u->gid, u->gid) < 0)
     return err_sys(err, "cannot set process.user.gid to %u", u->gid);
