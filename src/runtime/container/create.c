@@ -288,18 +288,7 @@ static int run_parent(const struct create_opts *o, const struct spec *s, struct 
     return -1;
   const struct spec_seccomp *sc = s->linux_.seccomp;
   if (sc && sc->listener_path) {
-    int nfd = -1;
-    if (sync_recv_fd(j->sock, SYNC_SECCOMP, NULL, &nfd, err) < 0)
-      return -1;
-    if (nfd < 0)
-      return err_make(err, EPROTO, "the container's init sent no seccomp listener fd");
-    int r = seccomp_listener_send(sc, nfd, j->init, st, err);
-    close(nfd);
-    if (r < 0) {
-      sync_send_error(j->sock, *err);
-      return -1;
-    }
-    if (sync_send(j->sock, SYNC_SECCOMP_DONE, 0, err) < 0)
+    if (seccomp_listener_relay(j->sock, sc, j->init, st, err) < 0)
       return -1;
   }
   if (sync_recv(j->sock, SYNC_READY, NULL, err) < 0)

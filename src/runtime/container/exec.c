@@ -75,24 +75,6 @@ __attribute__((noreturn)) static void exec_stage1(const struct exec_ctx *x)
   _exit(0);
 }
 
-/* Pass a seccomp listener fd from the process on to the listener. */
-static int relay_listener(int fd, const struct spec_seccomp *sc, pid_t pid, const json_t *state,
-                          err_t *err)
-{
-  int nfd = -1;
-  if (sync_recv_fd(fd, SYNC_SECCOMP, NULL, &nfd, err) < 0)
-    return -1;
-  if (nfd < 0)
-    return err_make(err, EPROTO, "the container process sent no seccomp listener fd");
-  int ret = seccomp_listener_send(sc, nfd, pid, state, err);
-  close(nfd);
-  if (ret < 0) {
-    sync_send_error(fd, *err);
-    return -1;
-  }
-  return sync_send(fd, SYNC_SECCOMP_DONE, 0, err);
-}
-
 /* End-of-file: the program was executed; SYNC_ERROR: it was not. */
 static int wait_exec(int fd, err_t *err)
 {
@@ -171,7 +153,7 @@ int container_exec(const struct exec_opts *o, int *status, err_t *err)
   const struct spec_seccomp *sc = s->linux_.seccomp;
   if (sc && sc->listener_path) {
     _cleanup_json_ json_t *pstate = oci_state_json(c.id, "running", c.pid, c.bundle, c.annotations);
-    if (relay_listener(sv[0], sc, child, pstate, err) < 0) {
+    if (seccomp_listener_relay(sv[0], sc, child, pstate, err) < 0) {
       kill(child, SIGKILL);
       goto out;
     }

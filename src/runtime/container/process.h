@@ -44,5 +44,9 @@ int seccomp_apply(const struct spec_seccomp *s, int sync_fd, err_t *err);
  * (config-linux.md "containerProcessState") to linux.seccomp.listenerPath. */
 int seccomp_listener_send(const struct spec_seccomp *s, int notify_fd, pid_t pid,
                           const json_t *state, err_t *err);
+/* Take the fd the process sends over `sync` (SYNC_SECCOMP), pass it on with
+ * seccomp_listener_send and answer SYNC_SECCOMP_DONE, or SYNC_ERROR. */
+int seccomp_listener_relay(int sync, const struct spec_seccomp *s, pid_t pid, const json_t *state,
+                           err_t *err);
 
 #endif

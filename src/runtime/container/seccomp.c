@@ -136,3 +136,20 @@ int seccomp_listener_send(const struct spec_seccomp *s, int notify_fd, pid_t pid
     return err_sys(err, "linux.seccomp.listenerPath: cannot send to `%s`", s->listener_path);
   return 0;
 }
+
+int seccomp_listener_relay(int sync, const struct spec_seccomp *s, pid_t pid, const json_t *state,
+                           err_t *err)
+{
+  int nfd = -1;
+  if (sync_recv_fd(sync, SYNC_SECCOMP, NULL, &nfd, err) < 0)
+    return -1;
+  if (nfd < 0)
+    return err_make(err, EPROTO, "the container process sent no seccomp listener fd");
+  int ret = seccomp_listener_send(s, nfd, pid, state, err);
+  close(nfd);
+  if (ret < 0) {
+    sync_send_error(sync, *err);
+    return -1;
+  }
+  return sync_send(sync, SYNC_SECCOMP_DONE, 0, err);
+}

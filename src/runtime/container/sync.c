@@ -9,20 +9,22 @@
 
 #include "common/fdpass.h"
 
-int sync_send_fd(int fd, enum sync_type type, int passfd, err_t *err)
+static int send_msg(int fd, enum sync_type type, int value, int passfd, err_t *err)
 {
-  struct sync_msg m = {.type = type};
+  struct sync_msg m = {.type = type, .value = value};
   if (fd_send(fd, &m, offsetof(struct sync_msg, text), passfd) < 0)
     return err_sys(err, "cannot talk to the container process");
   return 0;
 }
 
+int sync_send_fd(int fd, enum sync_type type, int passfd, err_t *err)
+{
+  return send_msg(fd, type, 0, passfd, err);
+}
+
 int sync_send(int fd, enum sync_type type, int value, err_t *err)
 {
-  struct sync_msg m = {.type = type, .value = value};
-  if (send(fd, &m, offsetof(struct sync_msg, text), MSG_NOSIGNAL) < 0)
-    return err_sys(err, "cannot talk to the container process");
-  return 0;
+  return send_msg(fd, type, value, -1, err);
 }
 
 void sync_send_error(int fd, const err_t e)
