@@ -1,33 +1,67 @@
-/* isola-vmm: one KVM microVM per process.  This file only parses the
- * command line; the monitor itself lives beside it. */
+/* isola-vmm: one KVM microVM per process.  This file parses the command
+ * line; the monitor lives beside it (vm.c, vcpu.c, boot/, devices/). */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/log.h"
+#include "vmm/console.h"
+#include "vmm/layout.h"
+#include "vmm/vm.h"
 
 #define PROG "isola-vmm"
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
 
 static void usage(FILE *out)
 {
   fputs("Usage: " PROG " --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N]\n"
-        "                 [--memory MiB] [--boot-timer]\n"
+        "                 [--memory MiB] [--hugepages] [--boot-timer] [--log-level L]\n"
         "\n"
-        "A KVM microVM monitor: one guest per process, its serial console on\n"
-        "stdin/stdout.\n"
-        "\n"
-        "Status: booting guests is not implemented yet (see README.md).\n"
+        "A KVM microVM monitor: one guest per process, its serial console (COM1)\n"
+        "on stdin/stdout.  Exits 0 when the guest powers off or resets, 1 on a\n"
+        "guest failure (triple fault, KVM internal error: registers and code are\n"
+        "printed), 2 on bad arguments, 128+N when stopped by signal N.\n"
+        "SIGUSR1 sends Ctrl-Alt-Del to the guest's keyboard controller.\n"
         "\n"
         "Options:\n"
         "  --kernel PATH    guest kernel: bzImage, ELF vmlinux or PVH ELF\n"
-        "  --initrd PATH    initial ramdisk\n"
-        "  --cmdline STR    kernel command line\n"
-        "  --cpus N         number of vCPUs (default 1)\n"
-        "  --memory MiB     guest memory in MiB (default 128)\n"
-        "  --boot-timer     log the time from start to the guest's boot-done write\n"
+        "  --initrd PATH    initial ramdisk, placed at the top of low memory\n"
+        "  --cmdline STR    kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
+        "  --cpus N         number of vCPUs, 1 to 254 (default 1)\n"
+        "  --memory MiB     guest memory in MiB, 16 to 1048576 (default 128)\n"
+        "  --hugepages      back guest memory with 2 MiB hugepages\n"
+        "  --boot-timer     log the time from start until the guest writes 123 to\n"
+        "                   0xd0000000 (Firecracker's boot-timer device)\n"
+        "  --log-level L    error, warn, info (default) or debug, on stderr\n"
         "  -v, --version    print the version\n"
         "  -h, --help       print this help\n",
         out);
+}
+
+static int parse_num(const char *opt, const char *s, long min, long max, long *out)
+{
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < min || v > max) {
+    log_error("--%s must be a whole number from %ld to %ld, not `%s`", opt, min, max, s);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+static uint64_t now_us(clockid_t c)
+{
+  struct timespec ts;
+  clock_gettime(c, &ts);
+  return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 int main(int argc, char **argv)
@@ -35,29 +69,77 @@ int main(int argc, char **argv)
   static const struct option opts[] = {
       {"kernel", required_argument, NULL, 'k'}, {"initrd", required_argument, NULL, 'i'},
       {"cmdline", required_argument, NULL, 'c'}, {"cpus", required_argument, NULL, 'n'},
-      {"memory", required_argument, NULL, 'm'}, {"boot-timer", no_argument, NULL, 'b'},
+      {"memory", required_argument, NULL, 'm'}, {"hugepages", no_argument, NULL, 'H'},
+      {"boot-timer", no_argument, NULL, 'b'},    {"log-level", required_argument, NULL, 'l'},
       {"version", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
+  struct vm_config cfg = {
+      .cmdline = DEFAULT_CMDLINE,
+      .ncpus = 1,
+      .memory = 128 * MiB,
+      .start_wall_us = now_us(CLOCK_MONOTONIC),
+      .start_cpu_us = now_us(CLOCK_PROCESS_CPUTIME_ID),
+      .console_in = 0,
+      .console_out = 1,
+  };
+  long n;
   int c;
   log_open(PROG, NULL, LOG_FORMAT_TEXT, NULL);
+  log_set_level(LOG_LEVEL_INFO);
   while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
     switch (c) {
     case 'v': cli_print_version(stdout, PROG, NULL); return 0;
     case 'h': usage(stdout); return 0;
-    case 'k':
-    case 'i':
-    case 'c':
+    case 'k': cfg.kernel = optarg; break;
+    case 'i': cfg.initrd = optarg; break;
+    case 'c': cfg.cmdline = optarg; break;
     case 'n':
+      if (parse_num("cpus", optarg, 1, VMM_MAX_CPUS, &n) < 0)
+        return 2;
+      cfg.ncpus = (int)n;
+      break;
     case 'm':
-    case 'b': break;
-    default: fputs("Run `" PROG " --help` for the options.\n", stderr); return 1;
+      if (parse_num("memory", optarg, (long)(VMM_MIN_MEMORY / MiB), (long)(VMM_MAX_MEMORY / MiB),
+                    &n) < 0)
+        return 2;
+      cfg.memory = (uint64_t)n * MiB;
+      break;
+    case 'H': cfg.hugepages = true; break;
+    case 'b': cfg.boot_timer = true; break;
+    case 'l': {
+      enum log_level level;
+      _cleanup_err_ err_t e = NULL;
+      if (log_parse_level(optarg, &level, &e) < 0) {
+        log_err(e);
+        return 2;
+      }
+      log_set_level(level);
+      break;
+    }
+    default: fputs("Run `" PROG " --help` for the options.\n", stderr); return 2;
     }
   }
   if (optind < argc) {
     log_error("unexpected argument `%s`; run `" PROG " --help` for the options", argv[optind]);
-    return 1;
+    return 2;
   }
-  log_error("booting a guest is not implemented yet (see the status table in README.md)");
-  return 1;
+  if (!cfg.kernel) {
+    log_error("no guest kernel: pass --kernel PATH (a bzImage, ELF vmlinux or PVH ELF)");
+    return 2;
+  }
+
+  _cleanup_err_ err_t err = NULL;
+  struct vm vm;
+  int status = 1;
+  if (vm_create(&vm, &cfg, &err) == 0 && console_raw(cfg.console_in, &err) == 0) {
+    status = vm_run(&vm, &err);
+    console_restore();
+    if (status < 0)
+      status = 1;
+  }
+  if (err)
+    log_err(err);
+  vm_destroy(&vm);
+  return status;
 }

@@ -1,0 +1,95 @@
+/* One microVM: the KVM VM, its memory, buses, devices and vCPU threads.
+ * vm_create() builds it from a config, vm_run() runs it to the end and
+ * returns the process exit status, vm_destroy() releases everything (every
+ * thread joined, every fd closed, the terminal restored by the caller). */
+#ifndef ISOLA_VMM_VM_H
+#define ISOLA_VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linux/kvm.h>
+
+#include "common/err.h"
+#include "vmm/boot/kernel.h"
+#include "vmm/bus.h"
+#include "vmm/devices/boottimer.h"
+#include "vmm/devices/i8042.h"
+#include "vmm/devices/power.h"
+#include "vmm/devices/serial.h"
+#include "vmm/memory.h"
+
+struct vm_config {
+  const char *kernel;
+  const char *initrd;  /* NULL: none */
+  const char *cmdline; /* never NULL */
+  int ncpus;
+  uint64_t memory; /* bytes */
+  bool hugepages;
+  bool boot_timer;
+  uint64_t start_wall_us, start_cpu_us; /* process start, for the boot timer */
+  int console_in, console_out;          /* the serial console's fds */
+};
+
+struct vm;
+
+struct vcpu {
+  struct vm *vm;
+  int id;
+  int fd;
+  struct kvm_run *run;
+  pthread_t thread;
+  bool started;
+};
+
+/* Why the VM stopped; the first request wins. */
+enum vm_exit {
+  VM_EXIT_NONE,
+  VM_EXIT_GUEST,  /* reset or power off: status 0 */
+  VM_EXIT_ERROR,  /* triple fault, internal error: status 1 */
+  VM_EXIT_SIGNAL, /* SIGTERM and friends: 128 + signal */
+};
+
+struct vm {
+  int kvm_fd, vm_fd;
+  size_t run_size;
+  struct guest_mem mem;
+  struct bus pio, mmio;
+  struct kernel_info kernel;
+  struct kvm_cpuid2 *supported_cpuid;
+  int ncpus;
+  struct vcpu *vcpus;
+  struct serial serial;
+  struct i8042 i8042;
+  struct power power;
+  struct boottimer boottimer;
+  bool devices_ready;
+  int console_in;
+  int stop_fd; /* eventfd: a vCPU or device asks the main loop to stop */
+  atomic_bool stopping;
+  pthread_mutex_t exit_lock;
+  enum vm_exit exit_kind;
+  int exit_status;
+};
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err);
+int vm_run(struct vm *vm, err_t *err);
+void vm_destroy(struct vm *vm);
+
+/* Ask the VM to stop with `status` (0 guest exit, 1 error, 128+n signal);
+ * later requests are ignored.  Safe from any thread. */
+void vm_request_stop(struct vm *vm, enum vm_exit kind, int status, const char *why);
+
+/* vCPUs: created and configured by vm_create(), run by vm_run(). */
+int vcpu_create(struct vm *vm, struct vcpu *v, int id, err_t *err);
+int vcpu_configure(struct vcpu *v, err_t *err);
+void *vcpu_thread(void *arg);
+void vcpu_kick(struct vcpu *v);
+void vcpu_release(struct vcpu *v);
+/* Print the vCPU's registers and the instruction bytes at RIP. */
+void vcpu_dump(struct vcpu *v, FILE *out);
+
+#endif
