@@ -8,9 +8,9 @@
 
 static int map_region(struct guest_region *r, uint64_t gpa, uint64_t size, bool huge, err_t *err)
 {
-  int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-  if (huge)
-    flags |= MAP_HUGETLB;
+  /* Hugepages are reserved at mmap time (no MAP_NORESERVE), so a shortage
+   * is an error here rather than a fault in the middle of the boot. */
+  int flags = MAP_PRIVATE | MAP_ANONYMOUS | (huge ? MAP_HUGETLB : MAP_NORESERVE);
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
   if (p == MAP_FAILED) {
     if (huge)

@@ -1,0 +1,75 @@
+"""Running isola-vmm in tests: the test guests built by Meson, a helper that
+boots one and returns what its console and log said, and facts about the
+host's KVM (PVM or hardware virtualization)."""
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+GUEST_FORMS = {"pvh": "{}.elf", "elf64": "{}-64.elf", "bzimage": "{}.bzImage"}
+
+
+def guest(build, name, form="pvh"):
+    return build.dir / "guest" / "test" / GUEST_FORMS[form].format(name)
+
+
+def host_has_vmx_or_svm():
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    return " vmx" in flags or " svm" in flags
+
+
+def kvm_is_pvm():
+    return os.path.isdir("/sys/module/kvm_pvm")
+
+
+@dataclass
+class Boot:
+    rc: int
+    out: str
+    err: str
+
+    def lines(self, prefix):
+        return [line[len(prefix):].strip() for line in self.out.splitlines() if line.startswith(prefix)]
+
+
+def boot(build, kernel, *args, stdin=subprocess.DEVNULL, timeout=60, input=None):
+    """Run isola-vmm to the end; returns its status and output."""
+    cmd = [str(build.bin("isola-vmm")), "--kernel", str(kernel)] + [str(a) for a in args]
+    p = subprocess.run(cmd, stdin=None if input is not None else stdin, input=input,
+                       capture_output=True, text=True, timeout=timeout, errors="replace")
+    return Boot(p.returncode, p.stdout, p.stderr)
+
+
+def start(build, kernel, *args, **kw):
+    """Start isola-vmm in the background with pipes on its console."""
+    cmd = [str(build.bin("isola-vmm")), "--kernel", str(kernel)] + [str(a) for a in args]
+    kw.setdefault("stdin", subprocess.PIPE)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def read_until(proc, marker, timeout=60):
+    """Read the console until `marker` appears; returns everything read."""
+    import select
+    import time
+    buf = b""
+    end = time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    while marker.encode() not in buf:
+        left = end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no {marker!r} on the console; it said:\n{buf.decode(errors='replace')}")
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise EOFError(f"console closed before {marker!r}; it said:\n{buf.decode(errors='replace')}")
+            buf += chunk
+    return buf.decode(errors="replace")
+
+
+def stop(proc, sig=signal.SIGTERM, timeout=30):
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
