@@ -101,6 +101,10 @@ start64:
 
 common64:
   movq $bsp_stack_top, %rsp
+  /* Clear .bss (small: the stacks live in .stack, which needs no
+   * clearing).  On PVM a non-enlightened guest's kernel-mode code is
+   * emulated instruction by instruction (~10 us each), so every loop
+   * here costs boot time. */
   movq $__bss_start, %rdi
   movq $__bss_end, %rcx
   subq %rdi, %rcx
@@ -206,7 +210,7 @@ pml4: .skip 4096
 pdpt: .skip 4096
 pd: .skip 4 * 4096
 
-  .bss
+  .section .stack, "aw", @nobits
   .p2align 12
   .globl ap_stacks
 bsp_stack: .skip 16384

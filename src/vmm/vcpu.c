@@ -136,15 +136,16 @@ static int set_msrs(struct vcpu *v, err_t *err)
       {0x1a0, 1},                                         /* MISC_ENABLE: fast strings */
       {0x2ff, (1 << 11) | 6},                             /* MTRRdefType: enabled, WB */
   };
-  struct {
+  /* One MSR per call, so that one KVM refuses does not hide the rest. */
+  union {
     struct kvm_msrs hdr;
-    struct kvm_msr_entry e[1];
+    uint8_t raw[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
   } one;
   for (size_t i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++) {
     memset(&one, 0, sizeof(one));
     one.hdr.nmsrs = 1;
-    one.e[0].index = msrs[i].index;
-    one.e[0].data = msrs[i].value;
+    one.hdr.entries[0].index = msrs[i].index;
+    one.hdr.entries[0].data = msrs[i].value;
     int r = ioctl(v->fd, KVM_SET_MSRS, &one);
     if (r < 0)
       return err_sys(err, "vCPU %d: KVM_SET_MSRS failed", v->id);
