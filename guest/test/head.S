@@ -1,6 +1,6 @@
 /* Entry points of the test guests.
  *   pvh_start (0x100000): PVH, 32-bit protected mode, paging off, %ebx =
- *     hvm_start_info.  Builds its own identity map of 4 GiB, enters long mode.
+ *     hvm_start_info.  Loads its own identity map of 4 GiB, enters long mode.
  *   start64 (0x100200): Linux 64-bit boot protocol, %rsi = boot_params,
  *     on the VMM's page tables.  Records the entry state for verify.c first.
  *   trampoline: 16-bit code copied to TRAMP_BASE for application processors
@@ -18,31 +18,6 @@ pvh_start:
   cli
   movl %ebx, pvh_info
   movl $1, boot_mode
-  movl $pdpt, %eax
-  orl $3, %eax
-  movl %eax, pml4
-  xorl %ecx, %ecx
-1:
-  movl %ecx, %eax
-  shll $12, %eax
-  addl $pd, %eax
-  orl $3, %eax
-  movl %eax, pdpt(,%ecx,8)
-  incl %ecx
-  cmpl $4, %ecx
-  jb 1b
-  xorl %ecx, %ecx
-2:
-  movl %ecx, %eax
-  shll $21, %eax
-  orl $0x83, %eax
-  movl %eax, pd(,%ecx,8)
-  movl %ecx, %edx
-  shrl $11, %edx
-  movl %edx, pd+4(,%ecx,8)
-  incl %ecx
-  cmpl $2048, %ecx
-  jb 2b
   lgdt gdt_ptr
   movl %cr4, %eax
   orl $0x20, %eax
@@ -204,11 +179,22 @@ entry_ds: .word 0
 entry_es: .word 0
 entry_ss: .word 0
 
-  .section .pgtable, "aw", @nobits
+/* The PVH entry's identity map of 4 GiB, built by the assembler rather
+ * than by a loop at boot (PVM emulates every instruction of it). */
+  .section .pgtable, "aw"
   .p2align 12
-pml4: .skip 4096
-pdpt: .skip 4096
-pd: .skip 4 * 4096
+pml4:
+  .quad pdpt + 3
+  .fill 511, 8, 0
+pdpt:
+  .quad pd + 3, pd + 0x1003, pd + 0x2003, pd + 0x3003
+  .fill 508, 8, 0
+pd:
+  .set page, 0
+  .rept 2048
+  .quad (page << 21) | 0x83
+  .set page, page + 1
+  .endr
 
   .section .stack, "aw", @nobits
   .p2align 12

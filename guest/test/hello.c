@@ -1,7 +1,8 @@
 /* The smallest guest: says hello, signals the boot timer, and ends the way
  * the command line asks (isola.exit=): s5 (default, ACPI power off), kbd
- * (i8042 reset, as reboot=k), cf9 (the FADT reset register) or triple (a
- * triple fault, which the VMM must report as a failure).  bench/vmm times
+ * (i8042 reset, as reboot=k), cf9 (the FADT reset register), triple (a
+ * triple fault, which the VMM must report as a failure) or hold (halt with
+ * interrupts off: the VM stays up, for RSS measurements).  bench/vmm times
  * isola-vmm and QEMU booting it. */
 #include "lib.h"
 
@@ -31,6 +32,9 @@ void guest_main(void)
       uint64_t base;
     } __attribute__((packed)) none = {0, 0};
     __asm__ volatile("lidt %0; ud2" : : "m"(none));
+  } else if (has(b.cmdline, "isola.exit=hold")) {
+    for (;;)
+      __asm__ volatile("cli; hlt");
   }
 }
 
