@@ -11,18 +11,13 @@
 #define SEL_CODE32 0x18
 #define AP_STACK 8192
 
-  .section .head, "ax"
-  .code32
-  .globl pvh_start
-pvh_start:
-  cli
-  movl %ebx, pvh_info
-  movl $1, boot_mode
-  lgdt gdt_ptr
+/* From 32-bit protected mode into long mode (Intel SDM vol. 3A 10.8.5):
+ * PAE, CR3 from `cr3src`, EFER.LME, then paging (and PE) on. */
+.macro enter_long_mode cr3src
   movl %cr4, %eax
   orl $0x20, %eax
   movl %eax, %cr4
-  movl $pml4, %eax
+  movl \cr3src, %eax
   movl %eax, %cr3
   movl $0xc0000080, %ecx
   rdmsr
@@ -31,6 +26,17 @@ pvh_start:
   movl %cr0, %eax
   orl $0x80000001, %eax
   movl %eax, %cr0
+.endm
+
+  .section .head, "ax"
+  .code32
+  .globl pvh_start
+pvh_start:
+  cli
+  movl %ebx, pvh_info
+  movl $1, boot_mode
+  lgdt gdt_ptr
+  enter_long_mode $pml4
   ljmp $SEL_CODE64, $pvh_long
 
   .code64
@@ -130,18 +136,7 @@ tramp32:
   movw %ax, %ds
   movw %ax, %es
   movw %ax, %ss
-  movl %cr4, %eax
-  orl $0x20, %eax
-  movl %eax, %cr4
-  movl (TRAMP_BASE + trampoline_cr3 - trampoline_start), %eax
-  movl %eax, %cr3
-  movl $0xc0000080, %ecx
-  rdmsr
-  orl $0x100, %eax
-  wrmsr
-  movl %cr0, %eax
-  orl $0x80000000, %eax
-  movl %eax, %cr0
+  enter_long_mode (TRAMP_BASE + trampoline_cr3 - trampoline_start)
   ljmpl $SEL_CODE64, $ap_entry64
   .p2align 2
 tramp_gdt:

@@ -23,22 +23,23 @@ def test_not_a_kernel(isola, tmp_path):
     assert "is not a kernel: neither an ELF image nor a bzImage" in b.err
 
 
-def test_too_old_boot_protocol(isola, tmp_path):
+def patched_bzimage(isola, tmp_path, offset, value):
+    """The hello guest's bzImage with one 16-bit setup-header field changed."""
     image = bytearray(guest(isola, "hello", "bzimage").read_bytes())
-    struct.pack_into("<H", image, 0x206, 0x0209)
-    old = tmp_path / "old.bzImage"
-    old.write_bytes(image)
-    b = boot(isola, old)
+    struct.pack_into("<H", image, offset, value)
+    k = tmp_path / "patched.bzImage"
+    k.write_bytes(image)
+    return k
+
+
+def test_too_old_boot_protocol(isola, tmp_path):
+    b = boot(isola, patched_bzimage(isola, tmp_path, 0x206, 0x0209))  # version
     assert b.rc == 1
     assert "uses boot protocol 2.09, too old: isola-vmm needs 2.12 or later" in b.err
 
 
 def test_bzimage_without_64bit_entry(isola, tmp_path):
-    image = bytearray(guest(isola, "hello", "bzimage").read_bytes())
-    struct.pack_into("<H", image, 0x236, 0)
-    k = tmp_path / "k32.bzImage"
-    k.write_bytes(image)
-    b = boot(isola, k)
+    b = boot(isola, patched_bzimage(isola, tmp_path, 0x236, 0))  # xloadflags
     assert b.rc == 1 and "has no 64-bit entry point" in b.err
 
 
