@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/cli.h"
 #include "common/log.h"
+#include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/layout.h"
 #include "vmm/vm.h"
@@ -39,6 +40,8 @@ static void usage(FILE *out)
         "  --boot-timer     log the time from start until the guest writes 123 to\n"
         "                   0xd0000000 (Firecracker's boot-timer device)\n"
         "  --log-level L    error, warn, info (default) or debug, on stderr\n"
+        "  --dump-acpi DIR  write the guest's ACPI tables to DIR/<sig>.dat (for\n"
+        "                   `iasl -d`) and exit without running the guest\n"
         "  -v, --version    print the version\n"
         "  -h, --help       print this help\n",
         out);
@@ -71,6 +74,7 @@ int main(int argc, char **argv)
       {"cmdline", required_argument, NULL, 'c'}, {"cpus", required_argument, NULL, 'n'},
       {"memory", required_argument, NULL, 'm'}, {"hugepages", no_argument, NULL, 'H'},
       {"boot-timer", no_argument, NULL, 'b'},    {"log-level", required_argument, NULL, 'l'},
+      {"dump-acpi", required_argument, NULL, 'A'},
       {"version", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -107,6 +111,7 @@ int main(int argc, char **argv)
       break;
     case 'H': cfg.hugepages = true; break;
     case 'b': cfg.boot_timer = true; break;
+    case 'A': cfg.dump_acpi = optarg; break;
     case 'l': {
       enum log_level level;
       _cleanup_err_ err_t e = NULL;
@@ -132,7 +137,10 @@ int main(int argc, char **argv)
   _cleanup_err_ err_t err = NULL;
   struct vm vm;
   int status = 1;
-  if (vm_create(&vm, &cfg, &err) == 0 && console_raw(cfg.console_in, &err) == 0) {
+  if (cfg.dump_acpi) {
+    if (vm_create(&vm, &cfg, &err) == 0 && acpi_dump(&vm.mem, vm.rsdp, cfg.dump_acpi, &err) == 0)
+      status = 0;
+  } else if (vm_create(&vm, &cfg, &err) == 0 && console_raw(cfg.console_in, &err) == 0) {
     status = vm_run(&vm, &err);
     console_restore();
     if (status < 0)

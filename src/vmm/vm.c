@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -61,16 +62,15 @@ static int load_guest(struct vm *vm, const struct vm_config *cfg, err_t *err)
     if (boot_load_initrd(&vm->mem, &vm->kernel, ifd, cfg->initrd, &bc, err) < 0)
       return -1;
   }
-  uint64_t rsdp = 0;
   bool lm = vm->kernel.proto == BOOT_LINUX64;
   if (boot_write_cmdline(&vm->mem, &vm->kernel, cfg->cmdline, err) < 0 ||
       mptable_write(&vm->mem, cfg->ncpus, err) < 0 ||
-      acpi_write(&vm->mem, cfg->ncpus, &rsdp, err) < 0 ||
+      acpi_write(&vm->mem, cfg->ncpus, &vm->rsdp, err) < 0 ||
       boot_write_gdt_and_page_tables(&vm->mem, lm, err) < 0)
     return -1;
   if (lm)
-    return boot_write_zero_page(&vm->mem, &vm->kernel, &bc, rsdp, err);
-  return boot_write_pvh_info(&vm->mem, &bc, rsdp, err);
+    return boot_write_zero_page(&vm->mem, &vm->kernel, &bc, vm->rsdp, err);
+  return boot_write_pvh_info(&vm->mem, &bc, vm->rsdp, err);
 }
 
 static int attach_devices(struct vm *vm, const struct vm_config *cfg, err_t *err)
@@ -109,6 +109,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err)
       kvm_set_memory(vm->vm_fd, &vm->mem, err) < 0 || load_guest(vm, cfg, err) < 0 ||
       attach_devices(vm, cfg, err) < 0)
     return -1;
+  int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+  if (max > 0 && cfg->ncpus > max)
+    return err_make(err, EINVAL, "%d vCPUs asked; this host's KVM runs at most %d per VM",
+                    cfg->ncpus, max);
   vm->supported_cpuid = cpuid_supported(vm->kvm_fd, err);
   if (!vm->supported_cpuid)
     return -1;

@@ -32,6 +32,7 @@ struct vm_config {
   bool boot_timer;
   uint64_t start_wall_us, start_cpu_us; /* process start, for the boot timer */
   int console_in, console_out;          /* the serial console's fds */
+  const char *dump_acpi;                /* write the ACPI tables here and stop */
 };
 
 struct vm;
@@ -66,6 +67,7 @@ struct vm {
   struct i8042 i8042;
   struct power power;
   struct boottimer boottimer;
+  uint64_t rsdp;
   bool devices_ready;
   int console_in;
   int stop_fd; /* eventfd: a vCPU or device asks the main loop to stop */

@@ -44,6 +44,9 @@ int mptable_write(const struct guest_mem *gm, int ncpus, err_t *err);
  * address. */
 int acpi_write(const struct guest_mem *gm, int ncpus, uint64_t *rsdp, err_t *err);
 
+/* Write the tables reachable from the RSDP at `rsdp` as DIR/<sig>.dat. */
+int acpi_dump(const struct guest_mem *gm, uint64_t rsdp, const char *dir, err_t *err);
+
 /* The boot GDT (selectors 0x10 code, 64-bit or 32-bit; 0x18 data; 0x20
  * TSS) and identity page tables covering the first 4 GiB with 2 MiB pages. */
 int boot_write_gdt_and_page_tables(const struct guest_mem *gm, bool code64, err_t *err);
