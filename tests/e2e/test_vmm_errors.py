@@ -71,10 +71,14 @@ def test_initrd_too_large_for_the_memory_given(isola, tmp_path):
     assert "raise --memory" in b.err
 
 
-def test_command_line_longer_than_the_kernel_accepts(isola):
-    b = boot(isola, guest(isola, "verify", "bzimage"), "--cmdline", "x" * 5000)
+@pytest.mark.parametrize("form,limit", [("bzimage", 4095), ("pvh", 2047), ("elf64", 2047)])
+def test_command_line_longer_than_the_kernel_accepts(isola, form, limit):
+    b = boot(isola, guest(isola, "verify", form), "--cmdline", "x" * (limit + 1))
     assert b.rc == 1
-    assert "--cmdline is 5000 bytes; this bzImage accepts at most 4095" in b.err
+    fmt = {"bzimage": "bzImage", "pvh": "PVH ELF", "elf64": "ELF"}[form]
+    assert f"--cmdline is {limit + 1} bytes; this {fmt} accepts at most {limit}" in b.err
+    b = boot(isola, guest(isola, "verify", form), "--cmdline", "x" * limit)
+    assert b.rc == 0, b.err
 
 
 @pytest.mark.parametrize("args,said", [

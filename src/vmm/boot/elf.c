@@ -13,6 +13,7 @@
 
 #define MAX_PHDRS 64
 #define MAX_NOTES (64 * 1024)
+#define ELF_CMDLINE_MAX 2047
 
 static int find_pvh_entry(int fd, uint64_t file_size, const Elf64_Phdr *ph, const char *path,
                           uint64_t *entry, err_t *err)
@@ -127,7 +128,9 @@ int elf_load(const struct guest_mem *gm, int fd, uint64_t file_size, const char 
   ki->entry = pvh ? pvh_entry : eh.e_entry;
   ki->load_start = lo;
   ki->load_end = hi;
-  ki->cmdline_max = LAYOUT_CMDLINE_MAX - 1;
+  /* No setup header to say: Linux/x86 keeps COMMAND_LINE_SIZE (2048)
+   * bytes with the NUL and silently drops the rest, so refuse longer. */
+  ki->cmdline_max = ELF_CMDLINE_MAX;
   ki->initrd_limit = LAYOUT_MMIO_START;
   if (pvh && ki->entry >= 0x100000000ULL)
     return err_make(err, EINVAL, "ELF `%s`: the PVH entry 0x%llx is not a 32-bit address", path,
