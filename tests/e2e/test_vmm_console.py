@@ -108,3 +108,26 @@ def test_no_threads_or_fds_beyond_the_vcpus(isola):
     kinds = sorted(f.split(":")[0] if ":" in f else f for f in fds)
     assert "/dev/kvm" in fds
     assert all(k in ("/dev/kvm", "anon_inode", "pipe", "/dev/null") for k in kinds), fds
+
+
+def test_a_console_nobody_reads_does_not_stop_sigterm(isola):
+    # The guest prints into a pipe nobody drains; once it is full the vCPU
+    # blocks in write(), and SIGTERM must still end the VM promptly.
+    r, w = os.pipe()
+    os.set_blocking(w, True)
+    p = subprocess.Popen([str(isola.bin("isola-vmm")), "--kernel", str(guest(isola, "smp")),
+                          "--cpus", "2"], stdin=subprocess.DEVNULL, stdout=w, stderr=subprocess.PIPE)
+    os.close(w)
+    try:
+        fcntl_size = 4096  # shrink the pipe so the small guest fills it
+        import fcntl
+        fcntl.fcntl(r, 1031, fcntl_size)  # F_SETPIPE_SZ
+        time.sleep(1.0)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=10)
+    finally:
+        os.close(r)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode in (0, 128 + signal.SIGTERM), err

@@ -63,17 +63,15 @@ static void rx_put(struct serial *s, uint8_t b)
   s->rx_len++;
 }
 
-static void transmit(struct serial *s, uint8_t b)
+/* The byte leaves through the fd after the lock is dropped: a console
+ * nobody reads (a full pipe) then blocks only this vCPU, never the main
+ * loop, which needs the lock to feed input.  A vCPU thread sees EINTR only
+ * when it is kicked to stop (every other signal is blocked there), so the
+ * byte is dropped rather than retried. */
+static void emit(int fd, uint8_t b)
 {
-  if (s->mcr & MCR_LOOP) {
-    rx_put(s, b);
-  } else if (s->out_fd >= 0) {
-    ssize_t n;
-    do
-      n = write(s->out_fd, &b, 1);
-    while (n < 0 && errno == EINTR);
-  }
-  s->thr_empty_pending = true;
+  if (fd >= 0 && write(fd, &b, 1) < 0 && errno != EINTR && errno != EPIPE)
+    return; /* nowhere to report it; the guest's console is best effort */
 }
 
 uint8_t serial_read_reg(struct serial *s, uint64_t reg)
@@ -117,13 +115,19 @@ uint8_t serial_read_reg(struct serial *s, uint64_t reg)
 
 void serial_write_reg(struct serial *s, uint64_t reg, uint8_t v)
 {
+  int out = -1;
   pthread_mutex_lock(&s->lock);
   switch (reg) {
   case REG_DATA:
-    if (s->lcr & LCR_DLAB)
+    if (s->lcr & LCR_DLAB) {
       s->dll = v;
+      break;
+    }
+    if (s->mcr & MCR_LOOP)
+      rx_put(s, v);
     else
-      transmit(s, v);
+      out = s->out_fd;
+    s->thr_empty_pending = true; /* sent at once: the THR is empty again */
     break;
   case REG_IER:
     if (s->lcr & LCR_DLAB) {
@@ -146,6 +150,7 @@ void serial_write_reg(struct serial *s, uint64_t reg, uint8_t v)
   }
   update_irq(s);
   pthread_mutex_unlock(&s->lock);
+  emit(out, v);
 }
 
 size_t serial_rx_push(struct serial *s, const uint8_t *data, size_t n)
