@@ -10,11 +10,20 @@ extern const uint8_t trampoline_start[], trampoline_end[], trampoline_cr3[];
 static volatile uint32_t online_apic[MAX_CPUS];
 static volatile int online;
 
+static uint32_t cpuid_apic_id(void)
+{
+  uint32_t a = 1, b, c = 0, d;
+  __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+  return b >> 24;
+}
+
 void ap_main(int index)
 {
   uint32_t id = lapic_id();
   online_apic[index] = id;
-  printf("cpu %d online, apic id %u\n", index, id);
+  /* On hardware KVM cpuid traps and shows what the VMM set for this vCPU;
+   * on PVM it runs natively and shows the host's. */
+  printf("cpu %d online, apic id %u, cpuid apic id %u\n", index, id, cpuid_apic_id());
   __atomic_add_fetch(&online, 1, __ATOMIC_SEQ_CST);
 }
 
