@@ -86,6 +86,31 @@ static void check_memory(const struct bootinfo *b)
   }
 }
 
+static void cpuid(uint32_t leaf, uint32_t r[4])
+{
+  r[0] = leaf;
+  r[2] = 0;
+  __asm__ volatile("cpuid" : "+a"(r[0]), "=b"(r[1]), "+c"(r[2]), "=d"(r[3]));
+}
+
+/* The hypervisor bit, and KVM's leaves 0x40000000+ as KVM made them (a VMM
+ * must pass them through: PVM guests detect PVM there). */
+static void check_cpuid(void)
+{
+  uint32_t r[4];
+  char sig[13] = {0};
+  cpuid(1, r);
+  check(r[2] & (1u << 31), "cpuid-hypervisor-bit");
+  cpuid(0x40000000, r);
+  memcpy(sig, &r[1], 4);
+  memcpy(sig + 4, &r[2], 4);
+  memcpy(sig + 8, &r[3], 4);
+  uint32_t max = r[0];
+  cpuid(0x40000001, r);
+  printf("cpuid: hypervisor '%s', max leaf 0x%x, features 0x%x\n", sig, max, r[0]);
+  check(!memcmp(sig, "KVMKVMKVM", 9), "cpuid-kvm-leaves");
+}
+
 static void check_tables(const struct bootinfo *b)
 {
   uint64_t cpus = cmdline_number(b->cmdline, "isola.cpus", 1);
@@ -117,6 +142,7 @@ void guest_main(void)
   if (!b.pvh)
     check_entry_state();
   check_memory(&b);
+  check_cpuid();
   check_tables(&b);
   boot_done();
   printf("isola-test: %s\n", failures ? "FAIL" : "PASS");

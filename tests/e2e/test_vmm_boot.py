@@ -2,7 +2,7 @@
 three entry paths and keeps the boot state it promises (issue #4)."""
 import pytest
 
-from harness.vmm import boot, guest
+from harness.vmm import boot, guest, kvm_supported_cpuid
 
 pytestmark = pytest.mark.kvm
 
@@ -36,6 +36,11 @@ def test_verify_guest_passes_every_boot_check(isola, form):
     assert "the guest powered off" in b.err
     entry = "pvh" if form == "pvh" else "linux64"
     assert f"isola-test: verify, entry {entry}" in b.out
+    # KVM's own leaves reach the guest exactly as KVM reports them.
+    (cpuid,) = b.lines("cpuid:")
+    max_leaf = kvm_supported_cpuid(0x40000000)[0]
+    features = kvm_supported_cpuid(0x40000001)[0]
+    assert cpuid == f"hypervisor 'KVMKVMKVM', max leaf {max_leaf:#x}, features {features:#x}"
 
 
 @pytest.mark.parametrize("cpus,mib", [(1, 16), (2, 256), (4, 3400), (8, 8192)])

@@ -73,3 +73,20 @@ def stop(proc, sig=signal.SIGTERM, timeout=30):
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def kvm_supported_cpuid(leaf, index=0):
+    """(eax, ebx, ecx, edx) of KVM_GET_SUPPORTED_CPUID for `leaf`, or None."""
+    import fcntl
+    import struct
+    KVM_GET_SUPPORTED_CPUID = 0xC008AE05  # _IOWR(KVMIO, 0x05, struct kvm_cpuid2)
+    nent = 256
+    buf = bytearray(struct.pack("<II", nent, 0) + bytes(40 * nent))
+    with open("/dev/kvm", "rb+", buffering=0) as kvm:
+        fcntl.ioctl(kvm, KVM_GET_SUPPORTED_CPUID, buf)
+    n, = struct.unpack_from("<I", buf, 0)
+    for i in range(n):
+        fn, idx, _flags, a, b, c, d = struct.unpack_from("<7I", buf, 8 + 40 * i)
+        if fn == leaf and idx == index:
+            return a, b, c, d
+    return None
