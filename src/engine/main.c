@@ -3,15 +3,15 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include <curl/curl.h>
+
 #include "common/cli.h"
 #include "common/log.h"
+#include "engine/engine.h"
 
 #define PROG "isola"
 
-/* Docker's convention: 125 when the engine itself fails. */
-#define EXIT_ENGINE 125
-
-static const char *root = "/var/lib/isola";
+const char *engine_root = "/var/lib/isola";
 
 static const struct cli_cmd commands[] = {
     {"run", "run a command in a new container or microVM (--vm)", NULL},
@@ -25,23 +25,23 @@ static const struct cli_cmd commands[] = {
     {"logs", "show a container's output", NULL},
     {"exec", "run a command in a running container", NULL},
     {"attach", "attach to a container's console", NULL},
-    {"inspect", "show details of a container, image, volume or network", NULL},
+    {"inspect", "show details of a container, image, volume or network", cmd_inspect},
     {"stats", "show resource usage", NULL},
     {"top", "show a container's processes", NULL},
     {"wait", "wait for a container to exit", NULL},
     {"cp", "copy files between a container and the host", NULL},
     {"commit", "make an image from a container", NULL},
-    {"pull", "pull an image from a registry", NULL},
-    {"push", "push an image to a registry", NULL},
-    {"images", "list images", NULL},
-    {"rmi", "remove images", NULL},
-    {"tag", "name an image", NULL},
+    {"pull", "pull an image from a registry", cmd_pull},
+    {"push", "push an image to a registry", cmd_push},
+    {"images", "list images", cmd_images},
+    {"rmi", "remove images", cmd_rmi},
+    {"tag", "name an image", cmd_tag},
     {"save", "write images to an archive", NULL},
     {"load", "read images from an archive", NULL},
-    {"import", "make an image from a root filesystem tarball", NULL},
-    {"login", "store registry credentials", NULL},
-    {"logout", "remove registry credentials", NULL},
-    {"image", "manage images (prune)", NULL},
+    {"import", "make an image from a root filesystem tarball", cmd_import},
+    {"login", "store registry credentials", cmd_login},
+    {"logout", "remove registry credentials", cmd_logout},
+    {"image", "manage images (prune)", cmd_image},
     {"volume", "manage volumes", NULL},
     {"network", "manage virtual networks", NULL},
     {"port", "list a container's published ports", NULL},
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
   log_open(PROG, NULL, LOG_FORMAT_TEXT, NULL);
   while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
     switch (c) {
-    case 'r': root = optarg; break;
+    case 'r': engine_root = optarg; break;
     case 'l':
       if (log_parse_level(optarg, &level, &err) < 0) {
         log_err(err);
@@ -95,6 +95,9 @@ int main(int argc, char **argv)
     default: fputs("Run `" PROG " --help` for the options.\n", stderr); return EXIT_ENGINE;
     }
   }
-  log_debug("state root %s", root);
-  return cli_dispatch(PROG, commands, argc - optind, argv + optind, EXIT_ENGINE);
+  log_debug("state root %s", engine_root);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int status = cli_dispatch(PROG, commands, argc - optind, argv + optind, EXIT_ENGINE);
+  curl_global_cleanup();
+  return status;
 }

@@ -1,0 +1,153 @@
+/* isola login / logout: credentials in containers-auth.json format
+ * ({"auths": {"HOST": {"auth": base64("user:password")}}}), the file Podman,
+ * Buildah and skopeo read, checked against the registry before saving. */
+#include <errno.h>
+#include <getopt.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "engine/engine.h"
+#include "image/registry.h"
+
+static json_t *load_auths(const char *path, err_t *err)
+{
+  json_t *doc = NULL;
+  if (access(path, F_OK) < 0)
+    return json_pack("{s{}}", "auths");
+  if (json_load_path(path, &doc, err) < 0)
+    return NULL;
+  if (!json_is_object(json_object_get(doc, "auths")))
+    json_object_set_new(doc, "auths", json_object());
+  return doc;
+}
+
+int cmd_login(int argc, char **argv)
+{
+  static const char usage[] = "Usage: isola login [-u USER] [-p PASSWORD | --password-stdin] "
+                              "[--tls-verify=false] [--authfile F] REGISTRY\n";
+  static const struct option opts[] = {
+      {"username", required_argument, NULL, 'u'}, {"password", required_argument, NULL, 'p'},
+      {"password-stdin", no_argument, NULL, 's'}, {"tls-verify", optional_argument, NULL, 't'},
+      {"authfile", required_argument, NULL, 'a'}, {NULL, 0, NULL, 0},
+  };
+  const char *user = NULL, *pass = NULL, *authflag = NULL;
+  bool from_stdin = false, tls = true;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "u:p:", opts, NULL)) != -1) {
+    switch (c) {
+    case 'u': user = optarg; break;
+    case 'p': pass = optarg; break;
+    case 's': from_stdin = true; break;
+    case 't': tls = !optarg || strcmp(optarg, "false"); break;
+    case 'a': authflag = optarg; break;
+    default: fprintf(stderr, "%s", usage); return EXIT_ENGINE;
+    }
+  }
+  if (optind + 1 != argc || !user) {
+    fprintf(stderr, "%s(-u USER is required)\n", usage);
+    return EXIT_ENGINE;
+  }
+  char line[1024];
+  if (from_stdin) {
+    if (!fgets(line, sizeof(line), stdin)) {
+      log_error("--password-stdin: no password on standard input");
+      return EXIT_ENGINE;
+    }
+    line[strcspn(line, "\r\n")] = 0;
+    pass = line;
+  }
+  if (!pass) {
+    log_error("no password: pass -p PASSWORD or --password-stdin");
+    return EXIT_ENGINE;
+  }
+  const char *host = argv[optind];
+  _cleanup_free_ char *path = engine_auth_file(authflag), *pair = NULL;
+  _cleanup_err_ err_t err = NULL;
+  if (!path || asprintf(&pair, "%s:%s", user, pass) < 0)
+    return EXIT_ENGINE;
+  struct registry reg;
+  if (registry_open(&reg, host, "isola-login-check", tls, NULL, &err) < 0) {
+    log_err(err);
+    return EXIT_ENGINE;
+  }
+  reg.basic = strdup(pair);
+  int r = registry_ping(&reg, &err);
+  registry_release(&reg);
+  if (r < 0) {
+    log_err(err);
+    return EXIT_ENGINE;
+  }
+  json_t *doc = load_auths(path, &err);
+  if (!doc) {
+    log_err(err);
+    return EXIT_ENGINE;
+  }
+  size_t n = strlen(pair);
+  _cleanup_free_ char *enc = malloc(4 * ((n + 2) / 3) + 1);
+  if (!enc) {
+    json_decref(doc);
+    return EXIT_ENGINE;
+  }
+  EVP_EncodeBlock((unsigned char *)enc, (unsigned char *)pair, (int)n);
+  json_object_set_new(json_object_get(doc, "auths"), host, json_pack("{ss}", "auth", enc));
+  char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+  json_decref(doc);
+  r = text ? file_write_atomic(path, text, strlen(text), 0600, true, &err) : -1;
+  free(text);
+  if (r < 0) {
+    log_err(err);
+    return EXIT_ENGINE;
+  }
+  printf("Login Succeeded!\n");
+  return 0;
+}
+
+int cmd_logout(int argc, char **argv)
+{
+  const char *authflag = NULL;
+  static const struct option opts[] = {{"authfile", required_argument, NULL, 'a'},
+                                       {NULL, 0, NULL, 0}};
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (c != 'a') {
+      fprintf(stderr, "Usage: isola logout [--authfile F] REGISTRY\n");
+      return EXIT_ENGINE;
+    }
+    authflag = optarg;
+  }
+  if (optind + 1 != argc) {
+    fprintf(stderr, "Usage: isola logout [--authfile F] REGISTRY\n");
+    return EXIT_ENGINE;
+  }
+  _cleanup_free_ char *path = engine_auth_file(authflag);
+  _cleanup_err_ err_t err = NULL;
+  json_t *doc = path ? load_auths(path, &err) : NULL;
+  if (!doc) {
+    log_err(err);
+    return EXIT_ENGINE;
+  }
+  if (json_object_del(json_object_get(doc, "auths"), argv[optind]) < 0) {
+    json_decref(doc);
+    log_error("not logged in to %s", argv[optind]);
+    return EXIT_ENGINE;
+  }
+  char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+  json_decref(doc);
+  int r = text ? file_write_atomic(path, text, strlen(text), 0600, true, &err) : -1;
+  free(text);
+  if (r < 0) {
+    log_err(err);
+    return EXIT_ENGINE;
+  }
+  printf("Removed login credentials for %s\n", argv[optind]);
+  return 0;
+}

@@ -1,0 +1,368 @@
+/* isola pull, push, images, rmi, tag, inspect, import, image prune. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "engine/engine.h"
+#include "image/image.h"
+#include "image/reference.h"
+
+char *engine_auth_file(const char *flag)
+{
+  if (flag)
+    return strdup(flag);
+  const char *env = getenv("REGISTRY_AUTH_FILE");
+  if (env && *env)
+    return strdup(env);
+  char *p = NULL;
+  if (asprintf(&p, "%s/auth.json", engine_root) < 0)
+    return NULL;
+  return p;
+}
+
+static int fail(err_t *e)
+{
+  log_err(*e);
+  err_free(e);
+  return EXIT_ENGINE;
+}
+
+static int open_store(struct store *st, err_t *err)
+{
+  return store_open(st, engine_root, err);
+}
+
+/* --tls-verify[=BOOL], --platform, --authfile, -q: shared by pull and push. */
+static int registry_flags(int argc, char **argv, const char *usage, struct pull_opts *o,
+                          char **authfile, bool *quiet)
+{
+  static const struct option opts[] = {
+      {"tls-verify", optional_argument, NULL, 't'}, {"platform", required_argument, NULL, 'p'},
+      {"authfile", required_argument, NULL, 'a'},   {"quiet", no_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+  };
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    switch (c) {
+    case 't':
+      if (!optarg || !strcmp(optarg, "true")) {
+        o->tls_verify = true;
+      } else if (!strcmp(optarg, "false")) {
+        o->tls_verify = false;
+      } else {
+        log_error("--tls-verify takes true or false, not `%s`", optarg);
+        return -1;
+      }
+      break;
+    case 'p': o->platform = optarg; break;
+    case 'a': *authfile = optarg; break;
+    case 'q': *quiet = true; break;
+    case 'h': printf("%s", usage); exit(0);
+    default: fprintf(stderr, "%s", usage); return -1;
+    }
+  }
+  return 0;
+}
+
+int cmd_pull(int argc, char **argv)
+{
+  static const char usage[] =
+      "Usage: isola pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [--authfile F] [-q] "
+      "IMAGE\n";
+  struct pull_opts o = {.tls_verify = true, .jobs = 3, .progress = stderr};
+  char *authflag = NULL;
+  bool quiet = false;
+  if (registry_flags(argc, argv, usage, &o, &authflag, &quiet) < 0)
+    return EXIT_ENGINE;
+  if (optind + 1 != argc) {
+    fprintf(stderr, "%s", usage);
+    return EXIT_ENGINE;
+  }
+  if (quiet)
+    o.progress = NULL;
+  _cleanup_free_ char *auth = engine_auth_file(authflag);
+  o.auth_file = auth;
+  _cleanup_err_ err_t err = NULL;
+  struct store st;
+  struct digest id;
+  int r = open_store(&st, &err);
+  if (r == 0)
+    r = image_pull(&st, argv[optind], &o, &id, &err);
+  store_close(&st);
+  if (r < 0)
+    return fail(&err);
+  printf("%s\n", id.hex);
+  return 0;
+}
+
+int cmd_push(int argc, char **argv)
+{
+  static const char usage[] = "Usage: isola push [--tls-verify=false] [--authfile F] IMAGE [DEST]\n";
+  struct pull_opts o = {.tls_verify = true, .progress = stderr};
+  char *authflag = NULL;
+  bool quiet = false;
+  if (registry_flags(argc, argv, usage, &o, &authflag, &quiet) < 0)
+    return EXIT_ENGINE;
+  if (optind >= argc || argc - optind > 2) {
+    fprintf(stderr, "%s", usage);
+    return EXIT_ENGINE;
+  }
+  if (quiet)
+    o.progress = NULL;
+  _cleanup_free_ char *auth = engine_auth_file(authflag);
+  o.auth_file = auth;
+  _cleanup_err_ err_t err = NULL;
+  struct store st;
+  int r = open_store(&st, &err);
+  if (r == 0)
+    r = image_push(&st, argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL, &o, &err);
+  store_close(&st);
+  return r < 0 ? fail(&err) : 0;
+}
+
+static void split_name(const char *name, char *repo, size_t rn, char *tag, size_t tn)
+{
+  const char *slash = strrchr(name, '/');
+  const char *colon = strrchr(name, ':');
+  if (colon && (!slash || colon > slash)) {
+    snprintf(repo, rn, "%.*s", (int)(colon - name), name);
+    snprintf(tag, tn, "%s", colon + 1);
+  } else {
+    snprintf(repo, rn, "%s", name);
+    snprintf(tag, tn, "<none>");
+  }
+}
+
+static void human_size(uint64_t b, char *out, size_t n)
+{
+  const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
+  double v = (double)b;
+  int u = 0;
+  while (v >= 1000 && u < 4) {
+    v /= 1000;
+    u++;
+  }
+  snprintf(out, n, u ? "%.3g %s" : "%.0f %s", v, unit[u]);
+}
+
+int cmd_images(int argc, char **argv)
+{
+  static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
+                                       {"format", required_argument, NULL, 'f'},
+                                       {NULL, 0, NULL, 0}};
+  bool quiet = false, json = false;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
+    if (c == 'q') {
+      quiet = true;
+    } else if (c == 'f' && !strcmp(optarg, "json")) {
+      json = true;
+    } else {
+      fprintf(stderr, "Usage: isola images [-q] [--format json]\n");
+      return EXIT_ENGINE;
+    }
+  }
+  _cleanup_err_ err_t err = NULL;
+  struct store st;
+  json_t *names = NULL, *out = json_array();
+  if (open_store(&st, &err) < 0 || store_names(&st, &names, &err) < 0) {
+    store_close(&st);
+    json_decref(out);
+    return fail(&err);
+  }
+  if (!quiet && !json)
+    printf("%-48s %-16s %-14s %-22s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+  const char *k;
+  json_t *v;
+  json_object_foreach(names, k, v)
+  {
+    struct image img;
+    if (image_load(&st, k, &img, NULL, NULL) < 0) {
+      log_warn("image `%s` is damaged in the store; `isola rmi %s` removes it", k, k);
+      continue;
+    }
+    char repo[256], tag[128], size[32];
+    split_name(k, repo, sizeof(repo), tag, sizeof(tag));
+    human_size(img.size, size, sizeof(size));
+    if (json)
+      json_array_append_new(out, json_pack("{ss ss ss ss sI}", "Repository", repo, "Tag", tag,
+                                           "Id", img.id.hex, "Created",
+                                           img.config.created ? img.config.created : "",
+                                           "Size", (json_int_t)img.size));
+    else if (quiet)
+      printf("%.12s\n", img.id.hex);
+    else
+      printf("%-48s %-16s %-14.12s %-22.19s %s\n", repo, tag, img.id.hex,
+             img.config.created ? img.config.created : "", size);
+    image_release(&img);
+  }
+  if (json) {
+    char *s = json_dumps(out, JSON_INDENT(2));
+    printf("%s\n", s ? s : "[]");
+    free(s);
+  }
+  json_decref(out);
+  json_decref(names);
+  store_close(&st);
+  return 0;
+}
+
+static int gc(struct store *st, bool report, err_t *err)
+{
+  unsigned blobs, layers;
+  if (image_gc(st, &blobs, &layers, err) < 0)
+    return -1;
+  if (report)
+    printf("removed %u blobs and %u unpacked layers\n", blobs, layers);
+  return 0;
+}
+
+int cmd_rmi(int argc, char **argv)
+{
+  bool force = false;
+  int c;
+  optind = 1;
+  while ((c = getopt(argc, argv, "f")) != -1) {
+    if (c != 'f') {
+      fprintf(stderr, "Usage: isola rmi [-f] IMAGE...\n");
+      return EXIT_ENGINE;
+    }
+    force = true;
+  }
+  if (optind >= argc) {
+    fprintf(stderr, "Usage: isola rmi [-f] IMAGE...\n");
+    return EXIT_ENGINE;
+  }
+  _cleanup_err_ err_t err = NULL;
+  struct store st;
+  if (open_store(&st, &err) < 0) {
+    store_close(&st);
+    return fail(&err);
+  }
+  int status = 0;
+  for (int i = optind; i < argc; i++) {
+    if (image_remove(&st, argv[i], force, &err) < 0) {
+      log_err(err);
+      err_free(&err);
+      status = EXIT_ENGINE;
+    } else {
+      printf("Untagged: %s\n", argv[i]);
+    }
+  }
+  if (gc(&st, false, &err) < 0) {
+    log_err(err);
+    status = EXIT_ENGINE;
+  }
+  store_close(&st);
+  return status;
+}
+
+int cmd_tag(int argc, char **argv)
+{
+  if (argc != 3) {
+    fprintf(stderr, "Usage: isola tag SOURCE TARGET\n");
+    return EXIT_ENGINE;
+  }
+  _cleanup_err_ err_t err = NULL;
+  struct store st;
+  int r = open_store(&st, &err);
+  if (r == 0)
+    r = image_tag(&st, argv[1], argv[2], &err);
+  store_close(&st);
+  return r < 0 ? fail(&err) : 0;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+  if (argc < 2) {
+    fprintf(stderr, "Usage: isola inspect IMAGE...\n");
+    return EXIT_ENGINE;
+  }
+  _cleanup_err_ err_t err = NULL;
+  struct store st;
+  json_t *out = json_array(), *names = NULL;
+  int status = 0;
+  if (open_store(&st, &err) < 0 || store_names(&st, &names, &err) < 0) {
+    store_close(&st);
+    json_decref(out);
+    return fail(&err);
+  }
+  for (int i = 1; i < argc; i++) {
+    struct image img;
+    if (image_load(&st, argv[i], &img, NULL, &err) < 0) {
+      log_err(err);
+      err_free(&err);
+      status = EXIT_ENGINE;
+      continue;
+    }
+    char id[DIGEST_STR_LEN + 1], md[DIGEST_STR_LEN + 1];
+    digest_format(&img.id, id);
+    digest_format(&img.manifest_digest, md);
+    json_t *layers = json_array(), *cfg = NULL;
+    for (size_t l = 0; l < img.config.ndiff_ids; l++) {
+      char d[DIGEST_STR_LEN + 1];
+      digest_format(&img.config.diff_ids[l], d);
+      json_array_append_new(layers, json_string(d));
+    }
+    json_t *doc = json_loads(img.config_json, 0, NULL);
+    cfg = doc ? json_incref(json_object_get(doc, "config")) : NULL;
+    json_decref(doc);
+    json_array_append_new(out, json_pack("{ss ss so ss ss ss sI s{ss so} so}", "Id", id + 7, "Digest", md,
+                                         "RepoTags", image_names_of(names, &img.manifest_digest),
+                                         "Architecture", img.config.arch ? img.config.arch : "",
+                                         "Os", img.config.os ? img.config.os : "", "Created",
+                                         img.config.created ? img.config.created : "", "Size",
+                                         (json_int_t)img.size, "RootFS", "Type", "layers",
+                                         "Layers", layers, "Config", cfg ? cfg : json_object()));
+    image_release(&img);
+  }
+  char *s = json_dumps(out, JSON_INDENT(4));
+  printf("%s\n", s ? s : "[]");
+  free(s);
+  json_decref(out);
+  json_decref(names);
+  store_close(&st);
+  return status;
+}
+
+int cmd_import(int argc, char **argv)
+{
+  if (argc < 2 || argc > 3) {
+    fprintf(stderr, "Usage: isola import TARBALL [NAME]\n");
+    return EXIT_ENGINE;
+  }
+  _cleanup_err_ err_t err = NULL;
+  struct store st;
+  struct digest id;
+  int r = open_store(&st, &err);
+  if (r == 0)
+    r = image_import(&st, argv[1], argc == 3 ? argv[2] : "localhost/imported:latest", &id, &err);
+  store_close(&st);
+  if (r < 0)
+    return fail(&err);
+  printf("%s\n", id.hex);
+  return 0;
+}
+
+int cmd_image(int argc, char **argv)
+{
+  if (argc < 2 || strcmp(argv[1], "prune")) {
+    fprintf(stderr, "Usage: isola image prune\n");
+    return EXIT_ENGINE;
+  }
+  _cleanup_err_ err_t err = NULL;
+  struct store st;
+  int r = open_store(&st, &err);
+  if (r == 0)
+    r = gc(&st, true, &err);
+  store_close(&st);
+  return r < 0 ? fail(&err) : 0;
+}

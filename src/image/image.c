@@ -1,0 +1,627 @@
+#include "image/image.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "image/layer.h"
+#include "image/reference.h"
+#include "image/registry.h"
+
+char *image_normalize(const char *ref, err_t *err)
+{
+  struct reference r;
+  if (reference_parse(ref, &r, err) < 0)
+    return NULL;
+  char *name = reference_name(&r);
+  reference_release(&r);
+  if (!name)
+    err_sys(err, "cannot name `%s`", ref);
+  return name;
+}
+
+/* Fetch a manifest by tag or digest, check it, keep it in the store. */
+static int fetch_manifest(struct registry *reg, struct store *st, const char *ref,
+                          const struct digest *want, struct manifest *m, struct digest *got,
+                          err_t *err)
+{
+  _cleanup_free_ char *body = NULL, *ctype = NULL;
+  size_t len = 0;
+  if (registry_get_manifest(reg, ref, &body, &len, &ctype, err) < 0)
+    return -1;
+  digest_of(body, len, got);
+  if (want && !digest_equal(want, got))
+    return err_make(err, EIO, "manifest %s from %s hashes to sha256:%s: refused", ref, reg->host,
+                    got->hex);
+  if (manifest_parse(body, len, ctype, m, err) < 0)
+    return err_context(err, "manifest %s/%s:%s", reg->host, reg->repository, ref);
+  struct digest stored;
+  return store_put(st, body, len, &stored, err);
+}
+
+static int fetch_blob(struct registry *reg, struct store *st, const struct descriptor *d,
+                      FILE *progress, err_t *err)
+{
+  if (store_has_blob(st, &d->digest))
+    return 0;
+  struct ingest in;
+  if (ingest_open(st, &d->digest, d->size, &in, err) < 0)
+    return -1;
+  if (store_has_blob(st, &d->digest)) { /* another pull finished it while we waited */
+    ingest_discard(&in);
+    return 0;
+  }
+  if (in.size == d->size && d->size) {
+    /* fully downloaded before an interruption: only commit is left */
+  } else if (registry_get_blob(reg, d, &in, err) < 0) {
+    ingest_close(&in); /* keep what arrived: the next pull resumes */
+    return -1;
+  }
+  if (ingest_commit(&in, err) < 0)
+    return -1;
+  if (progress)
+    fprintf(progress, "Copying blob sha256:%.12s %llu bytes done\n", d->digest.hex,
+            (unsigned long long)d->size);
+  return 0;
+}
+
+struct job {
+  struct registry reg;
+  struct store *st;
+  const struct descriptor *layers;
+  size_t n;
+  size_t *next;
+  pthread_mutex_t *lock;
+  FILE *progress;
+  err_t err;
+};
+
+static void *download_worker(void *arg)
+{
+  struct job *j = arg;
+  for (;;) {
+    pthread_mutex_lock(j->lock);
+    size_t i = (*j->next)++;
+    pthread_mutex_unlock(j->lock);
+    if (i >= j->n || j->err)
+      break;
+    if (fetch_blob(&j->reg, j->st, &j->layers[i], j->progress, &j->err) < 0)
+      break;
+  }
+  return NULL;
+}
+
+/* Layers in parallel, `jobs` at a time, each worker with its own client. */
+static int fetch_layers(struct registry *reg, struct store *st, const struct manifest *m,
+                        int jobs, FILE *progress, err_t *err)
+{
+  if (jobs < 1)
+    jobs = 1;
+  if ((size_t)jobs > m->nlayers)
+    jobs = (int)(m->nlayers ? m->nlayers : 1);
+  struct job w[8];
+  if (jobs > 8)
+    jobs = 8;
+  pthread_t t[8];
+  size_t next = 0;
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  int started = 0, rc = 0;
+  for (int i = 0; i < jobs; i++) {
+    memset(&w[i], 0, sizeof(w[i]));
+    if (registry_clone(reg, &w[i].reg, err) < 0) {
+      rc = -1;
+      break;
+    }
+    w[i].st = st;
+    w[i].layers = m->layers;
+    w[i].n = m->nlayers;
+    w[i].next = &next;
+    w[i].lock = &lock;
+    w[i].progress = progress;
+    if (pthread_create(&t[i], NULL, download_worker, &w[i]) != 0) {
+      registry_release(&w[i].reg);
+      rc = err_sys(err, "cannot start a download thread");
+      break;
+    }
+    started++;
+  }
+  for (int i = 0; i < started; i++) {
+    pthread_join(t[i], NULL);
+    if (w[i].err && rc == 0) {
+      rc = -1;
+      if (err) {
+        err_free(err);
+        *err = w[i].err;
+        w[i].err = NULL;
+      }
+    }
+    err_free(&w[i].err);
+    registry_release(&w[i].reg);
+  }
+  return rc;
+}
+
+static int remove_tree(const char *path)
+{
+  /* A scratch layer directory of our own; nftw would follow nothing. */
+  _cleanup_free_ char *cmd = NULL;
+  DIR *d = opendir(path);
+  if (!d)
+    return errno == ENOENT ? 0 : -1;
+  struct dirent *e;
+  int dfd = dirfd(d);
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    struct stat sb;
+    if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
+      _cleanup_free_ char *sub = path_join(path, e->d_name);
+      if (sub)
+        remove_tree(sub);
+    } else {
+      unlinkat(dfd, e->d_name, 0);
+    }
+  }
+  closedir(d);
+  return rmdir(path);
+}
+
+int image_unpack_layers(struct store *st, const struct manifest *m, err_t *err)
+{
+  for (size_t i = 0; i < m->nlayers; i++) {
+    const struct descriptor *d = &m->layers[i];
+    _cleanup_free_ char *final = store_layer_path(st, &d->digest);
+    _cleanup_free_ char *blob = store_blob_path(st, &d->digest);
+    _cleanup_free_ char *tmp = NULL;
+    if (!final || !blob || asprintf(&tmp, "%s.tmp-%d", final, (int)getpid()) < 0)
+      return err_sys(err, "cannot build layer paths");
+    if (access(final, F_OK) == 0)
+      continue; /* shared with an image pulled before */
+    remove_tree(tmp);
+    if (mkdir(tmp, 0755) < 0)
+      return err_sys(err, "cannot create `%s`", tmp);
+    struct layer_stats s;
+    if (layer_unpack(blob, tmp, &s, err) < 0) {
+      remove_tree(tmp);
+      return err_context(err, "unpacking layer sha256:%.12s", d->digest.hex);
+    }
+    if (rename(tmp, final) < 0) {
+      remove_tree(tmp); /* another command unpacked it first */
+      if (access(final, F_OK) < 0)
+        return err_sys(err, "cannot move layer `%s` into place", final);
+    }
+  }
+  return 0;
+}
+
+static int read_config(struct store *st, const struct manifest *m, struct image_config *c,
+                       char **json, err_t *err)
+{
+  char *data = NULL;
+  size_t len = 0;
+  if (store_get(st, &m->config.digest, &data, &len, CONFIG_MAX, err) < 0)
+    return -1;
+  int r = image_config_parse(data, len, c, err);
+  if (r == 0 && c->ndiff_ids != m->nlayers)
+    r = err_make(err, EINVAL, "the image config lists %zu layers but the manifest %zu",
+                 c->ndiff_ids, m->nlayers);
+  if (r == 0 && json)
+    *json = data;
+  else
+    free(data);
+  if (r < 0)
+    image_config_release(c);
+  return r;
+}
+
+int image_pull(struct store *st, const char *refstr, const struct pull_opts *o, struct digest *id,
+               err_t *err)
+{
+  struct reference ref;
+  if (reference_parse(refstr, &ref, err) < 0)
+    return -1;
+  _cleanup_free_ char *name = reference_name(&ref);
+  char tagref[DIGEST_STR_LEN + 1];
+  if (ref.has_digest)
+    digest_format(&ref.digest, tagref);
+  const char *at = ref.has_digest ? tagref : ref.tag;
+  struct registry reg;
+  struct manifest m = {0}, img = {0};
+  struct digest md, imd;
+  struct image_config cfg = {0};
+  int rc = -1;
+  if (registry_open(&reg, ref.registry, ref.repository, o->tls_verify, o->auth_file, err) < 0) {
+    reference_release(&ref);
+    return -1;
+  }
+  if (o->progress)
+    fprintf(o->progress, "Trying to pull %s...\n", name);
+  if (store_lock(st, false, err) < 0)
+    goto out;
+  if (fetch_manifest(&reg, st, at, ref.has_digest ? &ref.digest : NULL, &m, &md, err) < 0)
+    goto unlock;
+  if (m.kind == MANIFEST_INDEX) {
+    const struct descriptor *pick;
+    char child[DIGEST_STR_LEN + 1];
+    if (manifest_pick_platform(&m, o->platform, &pick, err) < 0)
+      goto unlock;
+    digest_format(&pick->digest, child);
+    if (fetch_manifest(&reg, st, child, &pick->digest, &img, &imd, err) < 0)
+      goto unlock;
+    if (img.kind != MANIFEST_IMAGE) {
+      err_make(err, EINVAL, "index entry %s is not an image manifest", child);
+      goto unlock;
+    }
+  } else {
+    img = m;
+    memset(&m, 0, sizeof(m));
+    imd = md;
+  }
+  if (fetch_blob(&reg, st, &img.config, NULL, err) < 0 ||
+      read_config(st, &img, &cfg, NULL, err) < 0)
+    goto unlock;
+  if (fetch_layers(&reg, st, &img, o->jobs, o->progress, err) < 0 ||
+      image_unpack_layers(st, &img, err) < 0)
+    goto unlock;
+  store_unlock(st);
+  if (store_lock(st, true, err) < 0)
+    goto out;
+  if (store_set_name(st, name, &imd, err) < 0)
+    goto unlock;
+  if (o->progress)
+    fprintf(o->progress, "Writing manifest to image destination\n");
+  *id = img.config.digest;
+  rc = 0;
+unlock:
+  store_unlock(st);
+out:
+  if (rc < 0)
+    err_context(err, "pulling %s", name ? name : refstr);
+  image_config_release(&cfg);
+  manifest_release(&m);
+  manifest_release(&img);
+  registry_release(&reg);
+  reference_release(&ref);
+  return rc;
+}
+
+json_t *image_names_of(json_t *names, const struct digest *m)
+{
+  json_t *out = json_array();
+  const char *k;
+  json_t *v;
+  char want[DIGEST_STR_LEN + 1];
+  digest_format(m, want);
+  json_object_foreach(names, k, v)
+    if (!strcmp(json_string_value(v), want))
+      json_array_append_new(out, json_string(k));
+  return out;
+}
+
+static int load_by_manifest(struct store *st, const struct digest *md, struct image *img,
+                            err_t *err)
+{
+  memset(img, 0, sizeof(*img));
+  char *data = NULL;
+  size_t len = 0;
+  img->manifest_digest = *md;
+  if (store_get(st, md, &data, &len, MANIFEST_MAX, err) < 0)
+    return -1;
+  int r = manifest_parse(data, len, NULL, &img->manifest, err);
+  free(data);
+  if (r < 0)
+    return -1;
+  if (img->manifest.kind != MANIFEST_IMAGE)
+    return err_make(err, EINVAL, "sha256:%s is an index, not an image", md->hex);
+  img->id = img->manifest.config.digest;
+  for (size_t i = 0; i < img->manifest.nlayers; i++)
+    img->size += img->manifest.layers[i].size;
+  if (read_config(st, &img->manifest, &img->config, &img->config_json, err) < 0) {
+    manifest_release(&img->manifest);
+    return -1;
+  }
+  return 0;
+}
+
+int image_load(struct store *st, const char *what, struct image *img, char **name, err_t *err)
+{
+  json_t *names = NULL;
+  if (store_names(st, &names, err) < 0)
+    return -1;
+  struct digest md;
+  const char *found = NULL;
+  _cleanup_free_ char *norm = image_normalize(what, NULL);
+  json_t *v = norm ? json_object_get(names, norm) : NULL;
+  int r = -1;
+  if (v) {
+    found = norm;
+  } else {
+    /* An ID (config digest) or a prefix of one, with or without sha256:. */
+    const char *hex = strncmp(what, "sha256:", 7) ? what : what + 7;
+    size_t n = strlen(hex), matches = 0;
+    const char *k;
+    json_t *val;
+    json_object_foreach(names, k, val)
+    {
+      struct digest d;
+      struct image probe;
+      if (n < 3 || digest_parse(json_string_value(val), &d, NULL) < 0 ||
+          load_by_manifest(st, &d, &probe, NULL) < 0)
+        continue;
+      if (!strncmp(probe.id.hex, hex, n) && (!found || !digest_equal(&md, &d))) {
+        if (found && !digest_equal(&md, &d))
+          matches++;
+        md = d;
+        found = k;
+        matches++;
+      }
+      image_release(&probe);
+    }
+    if (matches > 1) {
+      err_make(err, EINVAL, "`%s` matches more than one image ID; give more digits", what);
+      goto out;
+    }
+    v = found ? json_object_get(names, found) : NULL;
+  }
+  if (!v) {
+    err_make(err, ENOENT, "no image `%s` in the store (see `isola images`)", what);
+    goto out;
+  }
+  if (digest_parse(json_string_value(v), &md, err) < 0 || load_by_manifest(st, &md, img, err) < 0)
+    goto out;
+  if (name)
+    *name = strdup(found);
+  r = 0;
+out:
+  json_decref(names);
+  return r;
+}
+
+void image_release(struct image *img)
+{
+  manifest_release(&img->manifest);
+  image_config_release(&img->config);
+  free(img->config_json);
+  memset(img, 0, sizeof(*img));
+}
+
+int image_tag(struct store *st, const char *source, const char *target, err_t *err)
+{
+  struct image img;
+  _cleanup_free_ char *to = image_normalize(target, err);
+  if (!to || image_load(st, source, &img, NULL, err) < 0)
+    return -1;
+  int r = store_lock(st, true, err);
+  if (r == 0) {
+    r = store_set_name(st, to, &img.manifest_digest, err);
+    store_unlock(st);
+  }
+  image_release(&img);
+  return r;
+}
+
+int image_remove(struct store *st, const char *what, bool force, err_t *err)
+{
+  struct image img;
+  _cleanup_free_ char *name = NULL;
+  if (image_load(st, what, &img, &name, err) < 0)
+    return -1;
+  if (store_lock(st, true, err) < 0) {
+    image_release(&img);
+    return -1;
+  }
+  json_t *names = NULL;
+  int r = store_names(st, &names, err);
+  _cleanup_free_ char *norm = image_normalize(what, NULL);
+  bool by_name = norm && json_object_get(names, norm);
+  json_t *all = r == 0 ? image_names_of(names, &img.manifest_digest) : NULL;
+  if (r == 0 && !by_name && json_array_size(all) > 1 && !force)
+    r = err_make(err, EBUSY, "image %.12s has %zu names; remove them one by one or use --force",
+                 img.id.hex, json_array_size(all));
+  size_t i;
+  json_t *n;
+  if (r == 0) {
+    if (by_name)
+      r = store_remove_name(st, norm, err);
+    else
+      json_array_foreach(all, i, n) if (r == 0) r = store_remove_name(st, json_string_value(n), err);
+  }
+  json_decref(all);
+  json_decref(names);
+  store_unlock(st);
+  image_release(&img);
+  return r;
+}
+
+static void mark(json_t *keep, const struct digest *d)
+{
+  json_object_set_new(keep, d->hex, json_true());
+}
+
+int image_gc(struct store *st, unsigned *nblobs, unsigned *nlayers, err_t *err)
+{
+  *nblobs = *nlayers = 0;
+  if (store_lock(st, true, err) < 0)
+    return -1;
+  json_t *names = NULL, *keep = json_object();
+  int r = store_names(st, &names, err);
+  const char *k;
+  json_t *v;
+  if (r == 0)
+    json_object_foreach(names, k, v)
+    {
+      struct digest md;
+      struct image img;
+      if (digest_parse(json_string_value(v), &md, NULL) < 0)
+        continue;
+      mark(keep, &md);
+      if (load_by_manifest(st, &md, &img, NULL) < 0)
+        continue;
+      mark(keep, &img.manifest.config.digest);
+      for (size_t i = 0; i < img.manifest.nlayers; i++)
+        mark(keep, &img.manifest.layers[i].digest);
+      image_release(&img);
+    }
+  /* Indexes are kept only while a name points at one of their images. */
+  static const char *const dirs[] = {"blobs/sha256", "layers"};
+  for (int pass = 0; r == 0 && pass < 2; pass++) {
+    _cleanup_free_ char *path = path_join(st->dir, dirs[pass]);
+    DIR *d = path ? opendir(path) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      if (e->d_name[0] == '.' || json_object_get(keep, e->d_name))
+        continue;
+      _cleanup_free_ char *victim = path_join(path, e->d_name);
+      if (!victim)
+        continue;
+      if (pass == 0 && unlink(victim) == 0)
+        (*nblobs)++;
+      else if (pass == 1 && remove_tree(victim) == 0)
+        (*nlayers)++;
+    }
+    if (d)
+      closedir(d);
+  }
+  json_decref(keep);
+  json_decref(names);
+  store_unlock(st);
+  return r;
+}
+
+int image_import(struct store *st, const char *tarball, const char *name, struct digest *id,
+                 err_t *err)
+{
+  _cleanup_free_ char *norm = image_normalize(name, err);
+  if (!norm)
+    return -1;
+  _cleanup_close_ int fd = open(tarball, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return err_sys(err, "cannot open `%s`", tarball);
+  struct stat sb;
+  if (fstat(fd, &sb) < 0)
+    return err_sys(err, "cannot stat `%s`", tarball);
+  /* The tarball becomes the layer blob as it is; a plain tar's digest is
+   * also its diff_id.  Compressed tarballs would need the uncompressed
+   * digest as diff_id: refused with what to do. */
+  unsigned char magic[4] = {0};
+  if (pread(fd, magic, 4, 0) == 4 &&
+      ((magic[0] == 0x1f && magic[1] == 0x8b) || !memcmp(magic, "\x28\xb5\x2f\xfd", 4)))
+    return err_make(err, ENOTSUP, "`%s` is compressed; import takes a plain tar (decompress it "
+                                  "first, e.g. `gunzip -k`)", tarball);
+  struct hasher *h = hasher_new();
+  char buf[65536];
+  ssize_t n;
+  while (h && (n = read(fd, buf, sizeof(buf))) > 0)
+    hasher_update(h, buf, (size_t)n);
+  struct digest layer;
+  if (!h)
+    return err_sys(err, "cannot hash `%s`", tarball);
+  hasher_final(h, &layer);
+  hasher_free(h);
+  if (store_lock(st, false, err) < 0)
+    return -1;
+  int r = 0;
+  struct ingest in;
+  if (!store_has_blob(st, &layer)) {
+    r = ingest_open(st, &layer, (uint64_t)sb.st_size, &in, err);
+    if (r == 0 && in.size && ingest_reset(&in, err) < 0) {
+      ingest_close(&in);
+      r = -1;
+    }
+    if (r == 0 && lseek(fd, 0, SEEK_SET) < 0)
+      r = err_sys(err, "cannot rewind `%s`", tarball);
+    while (r == 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+      r = ingest_write(&in, buf, (size_t)n, err);
+    if (r == 0)
+      r = ingest_commit(&in, err);
+    else
+      ingest_discard(&in);
+  }
+  char ld[DIGEST_STR_LEN + 1];
+  digest_format(&layer, ld);
+  json_t *cfg = json_pack("{ss ss s{ss s[s]} s{}}", "architecture", "amd64", "os", "linux", "rootfs",
+                          "type", "layers", "diff_ids", ld, "config");
+  char *cfg_s = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(cfg);
+  struct digest cd, md;
+  if (r == 0 && !cfg_s)
+    r = err_sys(err, "cannot build the image config");
+  if (r == 0 && store_put(st, cfg_s, strlen(cfg_s), &cd, err) < 0)
+    r = -1;
+  char cds[DIGEST_STR_LEN + 1];
+  if (r == 0)
+    digest_format(&cd, cds);
+  json_t *man = r == 0 ? json_pack("{si ss s{ss ss sI} s[{ss ss sI}]}", "schemaVersion", 2,
+                                   "mediaType", MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG,
+                                   "digest", cds, "size", (json_int_t)strlen(cfg_s), "layers",
+                                   "mediaType", MT_OCI_LAYER, "digest", ld, "size",
+                                   (json_int_t)sb.st_size)
+                       : NULL;
+  char *man_s = man ? json_dumps(man, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(man);
+  if (r == 0 && (!man_s || store_put(st, man_s, strlen(man_s), &md, err) < 0))
+    r = -1;
+  struct manifest m;
+  if (r == 0 && manifest_parse(man_s, strlen(man_s), NULL, &m, err) == 0) {
+    r = image_unpack_layers(st, &m, err);
+    manifest_release(&m);
+  } else if (r == 0) {
+    r = -1;
+  }
+  free(cfg_s);
+  free(man_s);
+  store_unlock(st);
+  if (r == 0 && store_lock(st, true, err) == 0) {
+    r = store_set_name(st, norm, &md, err);
+    store_unlock(st);
+    *id = cd;
+  }
+  return r < 0 ? err_context(err, "importing `%s`", tarball) : 0;
+}
+
+int image_push(struct store *st, const char *what, const char *dest, const struct pull_opts *o,
+               err_t *err)
+{
+  struct image img;
+  if (image_load(st, what, &img, NULL, err) < 0)
+    return -1;
+  struct reference ref;
+  if (reference_parse(dest ? dest : what, &ref, err) < 0) {
+    image_release(&img);
+    return -1;
+  }
+  struct registry reg;
+  int r = registry_open(&reg, ref.registry, ref.repository, o->tls_verify, o->auth_file, err);
+  reg.push = true;
+  for (size_t i = 0; r == 0 && i <= img.manifest.nlayers; i++) {
+    const struct descriptor *d = i < img.manifest.nlayers ? &img.manifest.layers[i] : &img.manifest.config;
+    _cleanup_free_ char *path = store_blob_path(st, &d->digest);
+    r = registry_push_blob(&reg, path, &d->digest, d->size, NULL, err);
+    if (r == 0 && o->progress)
+      fprintf(o->progress, "Copying blob sha256:%.12s done\n", d->digest.hex);
+  }
+  if (r == 0) {
+    char *body = NULL;
+    size_t len = 0;
+    r = store_get(st, &img.manifest_digest, &body, &len, MANIFEST_MAX, err);
+    if (r == 0) {
+      const char *mt = img.manifest.media_type ? img.manifest.media_type : MT_OCI_MANIFEST;
+      r = registry_put_manifest(&reg, ref.tag ? ref.tag : "latest", body, len, mt, err);
+      free(body);
+    }
+  }
+  if (r < 0)
+    err_context(err, "pushing to %s/%s", ref.registry, ref.repository);
+  registry_release(&reg);
+  reference_release(&ref);
+  image_release(&img);
+  return r;
+}

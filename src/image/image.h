@@ -1,0 +1,64 @@
+/* Image operations over the store, the registry client and the layer
+ * unpacker: what `isola pull`, `images`, `rmi`, `tag`, `inspect`,
+ * `import`, `push` and `image prune` do. */
+#ifndef ISOLA_IMAGE_IMAGE_H
+#define ISOLA_IMAGE_IMAGE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "image/digest.h"
+#include "image/manifest.h"
+#include "image/store.h"
+
+struct pull_opts {
+  const char *platform;  /* "linux/amd64" by default */
+  bool tls_verify;
+  const char *auth_file; /* containers-auth.json */
+  int jobs;              /* parallel layer downloads */
+  FILE *progress;        /* NULL: quiet */
+};
+
+/* Pull `ref` and name it; *id gets the image ID (the config digest). */
+int image_pull(struct store *st, const char *ref, const struct pull_opts *o, struct digest *id,
+               err_t *err);
+
+/* A loaded image: its name(s) aside, what the store holds for it. */
+struct image {
+  struct digest manifest_digest, id; /* id = config digest */
+  struct manifest manifest;
+  struct image_config config;
+  char *config_json;
+  uint64_t size; /* sum of layer blob sizes */
+};
+
+/* `what` is a name (normalized like pull), an ID or a unique ID prefix. */
+int image_load(struct store *st, const char *what, struct image *img, char **name, err_t *err);
+void image_release(struct image *img);
+
+/* Names pointing at the image with manifest `m`; json array of strings. */
+json_t *image_names_of(json_t *names, const struct digest *m);
+
+int image_tag(struct store *st, const char *source, const char *target, err_t *err);
+/* Remove a name, or every name of an ID; the content goes at the next gc. */
+int image_remove(struct store *st, const char *what, bool force, err_t *err);
+/* Remove blobs and unpacked layers no name reaches; counts what went. */
+int image_gc(struct store *st, unsigned *blobs, unsigned *layers, err_t *err);
+
+/* A root filesystem tarball as a one-layer image named `name`. */
+int image_import(struct store *st, const char *tarball, const char *name, struct digest *id,
+                 err_t *err);
+
+int image_push(struct store *st, const char *what, const char *dest, const struct pull_opts *o,
+               err_t *err);
+
+/* Unpack the image's layers that are not unpacked yet. */
+int image_unpack_layers(struct store *st, const struct manifest *m, err_t *err);
+
+/* Normalized name for a reference string ("busybox" -> "docker.io/library/busybox:latest"). */
+char *image_normalize(const char *ref, err_t *err);
+
+#endif
