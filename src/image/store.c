@@ -126,16 +126,34 @@ int ingest_open(struct store *st, const struct digest *want, uint64_t want_size,
     ingest_close(in);
     return err_sys(err, "cannot start storing a blob");
   }
-  in->fd = open(in->partial, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (in->fd < 0) {
-    int r = err_sys(err, "cannot open `%s`", in->partial);
-    ingest_close(in);
-    return r;
+  /* One writer per blob: a concurrent pull of the same blob waits on the
+   * lock.  When it gets it, the file may have been committed (renamed into
+   * blobs/) or discarded meanwhile: then the lock is on the wrong inode, so
+   * open the path again. */
+  for (int tries = 0;; tries++) {
+    in->fd = open(in->partial, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (in->fd < 0) {
+      int r = err_sys(err, "cannot open `%s`", in->partial);
+      ingest_close(in);
+      return r;
+    }
+    struct stat held, now;
+    if (flock(in->fd, LOCK_EX) < 0) {
+      int r = err_sys(err, "cannot lock `%s`", in->partial);
+      ingest_close(in);
+      return r;
+    }
+    if (fstat(in->fd, &held) == 0 && stat(in->partial, &now) == 0 && held.st_ino == now.st_ino &&
+        held.st_dev == now.st_dev)
+      break;
+    close(in->fd);
+    in->fd = -1;
+    if (tries > 100) {
+      ingest_close(in);
+      return err_make(err, EAGAIN, "cannot settle on the partial download `%s`", in->partial);
+    }
   }
-  /* One writer per blob: a concurrent pull of the same layer waits here. */
-  if (flock(in->fd, LOCK_EX) < 0 || rehash_partial(in, err) < 0) {
-    if (err && !*err)
-      err_sys(err, "cannot lock `%s`", in->partial);
+  if (rehash_partial(in, err) < 0) {
     ingest_close(in);
     return -1;
   }

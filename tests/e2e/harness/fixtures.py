@@ -135,6 +135,24 @@ def rootfs(busybox_rootfs, tmp_path):
     return dest
 
 
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    """An open docker-registry on 127.0.0.1 for the whole session."""
+    from harness.registry import start_registry
+    r = start_registry(tmp_path_factory.mktemp("registry"))
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory):
+    """A docker-registry behind htpasswd basic auth (harness.registry.USER)."""
+    from harness.registry import start_registry
+    r = start_registry(tmp_path_factory.mktemp("auth-registry"), auth=True)
+    yield r
+    r.stop()
+
+
 @pytest.fixture(autouse=True)
 def leak_check():
     """Fail the test if it leaves isola-named host resources behind, then

@@ -1,0 +1,257 @@
+"""isola pull, push, images, rmi, tag, inspect, import, login/logout and
+image prune against Debian's docker-registry on 127.0.0.1, with skopeo and
+Podman as the reference clients (issue #5)."""
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import threading
+
+import pytest
+
+from harness.fixtures import run
+from harness.registry import PASSWORD, USER, build_layout, skopeo_copy
+
+BUSYBOX = open("/bin/busybox", "rb").read()
+BASE = [("bin", "dir", None, 0o755), ("bin/busybox", "file", BUSYBOX, 0o755),
+        ("bin/sh", "symlink", "busybox", 0o777), ("etc", "dir", None, 0o755),
+        ("etc/motd", "file", b"base layer\n", 0o644), ("etc/old", "file", b"x", 0o644),
+        ("var/cache", "dir", None, 0o755), ("var/cache/a", "file", b"a", 0o644)]
+UPPER = [("etc/motd", "file", b"upper layer\n", 0o600), ("etc/.wh.old", "file", b"", 0o644),
+         ("var/cache/.wh..wh..opq", "file", b"", 0o644), ("var/cache/b", "file", b"b", 0o644),
+         ("etc/hard", "hardlink", "etc/motd", 0o600)]
+
+
+def eng(isola_build, root, *args, **kw):
+    return run([isola_build.bin("isola"), "--root", root, *args], timeout=kw.pop("timeout", 120),
+               **kw)
+
+
+@pytest.fixture
+def root(tmp_path):
+    return tmp_path / "state"
+
+
+@pytest.fixture(scope="module")
+def two_layer_image(registry, tmp_path_factory):
+    layout = tmp_path_factory.mktemp("layout") / "img"
+    build_layout(layout, {("linux", "amd64"): [BASE, UPPER]})
+    ref = f"{registry.host}/test/two-layers:1"
+    skopeo_copy(f"oci:{layout}:latest", f"docker://{ref}", "--dest-tls-verify=false")
+    return ref
+
+
+def remote_layers(ref):
+    """Layer digests of `ref` as the registry holds it (skopeo may have
+    recompressed what the layout had)."""
+    raw = run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"]).stdout
+    return [layer["digest"] for layer in json.loads(raw)["layers"]]
+
+
+def layers_of(root, ref, isola_build):
+    info = json.loads(eng(isola_build, root, "inspect", ref).stdout)[0]
+    man = json.loads((root / "images/blobs/sha256" / info["Digest"][7:]).read_text())
+    return [root / "images/layers" / layer["digest"][7:] for layer in man["layers"]]
+
+
+def test_pull_what_skopeo_pushed_with_whiteouts_and_hardlinks(isola, root, two_layer_image):
+    p = eng(isola, root, "pull", "--tls-verify=false", two_layer_image)
+    assert p.returncode == 0, p.stderr
+    assert "Copying blob sha256:" in p.stderr and "Writing manifest" in p.stderr
+    image_id = p.stdout.strip()
+    assert len(image_id) == 64
+    base, upper = layers_of(root, two_layer_image, isola)
+    assert (base / "bin/busybox").read_bytes() == BUSYBOX
+    assert os.readlink(base / "bin/sh") == "busybox"
+    assert (upper / "etc/motd").read_text() == "upper layer\n"
+    assert stat.S_IMODE(os.stat(upper / "etc/motd").st_mode) == 0o600
+    # Overlay whiteout: a 0/0 character device; opaque directory: the xattr.
+    st = os.lstat(upper / "etc/old")
+    assert stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+    assert os.getxattr(upper / "var/cache", "trusted.overlay.opaque") == b"y"
+    assert os.stat(upper / "etc/hard").st_ino == os.stat(upper / "etc/motd").st_ino
+    images = eng(isola, root, "images").stdout
+    assert "test/two-layers" in images and image_id[:12] in images
+
+
+def test_pulled_image_is_the_same_podman_sees(isola, root, two_layer_image):
+    p = eng(isola, root, "pull", "-q", "--tls-verify=false", two_layer_image)
+    assert p.returncode == 0, p.stderr
+    store = tempfile.mkdtemp(prefix="/tmp/isola-pm")  # podman wants a short runroot
+    try:
+        pm = run(["podman", "--root", f"{store}/root", "--runroot", f"{store}/run", "pull", "-q",
+                  "--tls-verify=false", two_layer_image], timeout=120)
+    finally:
+        run(["podman", "--root", f"{store}/root", "--runroot", f"{store}/run", "system", "reset",
+             "-f"], timeout=60)
+        shutil.rmtree(store, ignore_errors=True)
+    assert pm.returncode == 0, pm.stderr
+    assert pm.stdout.strip() == p.stdout.strip(), "image IDs (config digests) agree"
+
+
+def test_manifest_list_picks_the_platform(isola, root, registry, tmp_path):
+    layout = tmp_path / "multi"
+    build_layout(layout, {("linux", "amd64"): [BASE], ("linux", "arm64"): [BASE[:2]]})
+    ref = f"{registry.host}/test/multi:1"
+    skopeo_copy(f"oci:{layout}:latest", f"docker://{ref}", "--all", "--dest-tls-verify=false")
+    assert eng(isola, root, "pull", "-q", "--tls-verify=false", ref).returncode == 0
+    assert json.loads(eng(isola, root, "inspect", ref).stdout)[0]["Architecture"] == "amd64"
+    p = eng(isola, root, "pull", "-q", "--tls-verify=false", "--platform", "linux/arm64", ref)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(eng(isola, root, "inspect", ref).stdout)[0]["Architecture"] == "arm64"
+    p = eng(isola, root, "pull", "--tls-verify=false", "--platform", "linux/s390x", ref)
+    assert p.returncode == 125
+    assert "has no linux/s390x variant (it offers: linux/amd64, linux/arm64)" in p.stderr
+
+
+def test_corrupted_blob_is_rejected_and_never_visible(isola, root, registry, tmp_path):
+    layout = tmp_path / "bad"
+    descs = build_layout(layout, {("linux", "amd64"): [[("f", "file", b"x" * 5000, 0o644)]]})
+    ref = f"{registry.host}/test/corrupt:1"
+    skopeo_copy(f"oci:{layout}:latest", f"docker://{ref}", "--dest-tls-verify=false")
+    layer = remote_layers(ref)[0]
+    blob = registry.blob_path(layer)
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    p = eng(isola, root, "pull", "--tls-verify=false", ref)
+    assert p.returncode == 125
+    assert f"blob {layer} does not match its digest" in p.stderr
+    assert not (root / "images/blobs/sha256" / layer[7:]).exists()
+    assert not (root / "images/ingest" / layer[7:]).exists(), "a bad download is not kept"
+    assert "test/corrupt" not in eng(isola, root, "images").stdout
+
+
+def test_interrupted_pull_resumes_where_it_stopped(isola, root, registry, tmp_path):
+    payload = os.urandom(3 << 20)
+    layout = tmp_path / "big"
+    descs = build_layout(layout, {("linux", "amd64"): [[("big", "file", payload, 0o644)]]},
+                         compress=False)
+    ref = f"{registry.host}/test/resume:1"
+    skopeo_copy(f"oci:{layout}:latest", f"docker://{ref}", "--dest-tls-verify=false")
+    layer = remote_layers(ref)[0][7:]
+    whole = registry.blob_path("sha256:" + layer).read_bytes()
+    # What a pull killed after 1 MiB leaves behind:
+    (root / "images/ingest").mkdir(parents=True)
+    (root / "images/ingest" / layer).write_bytes(whole[:1 << 20])
+    p = eng(isola, root, "--log-level", "debug", "pull", "--tls-verify=false", ref)
+    assert p.returncode == 0, p.stderr
+    assert f"resuming sha256:{layer} at byte {1 << 20}" in p.stderr
+    assert (root / "images/layers" / layer / "big").read_bytes() == payload
+
+
+def test_a_pull_killed_midway_leaves_no_half_blob(isola, root, registry, tmp_path):
+    layout = tmp_path / "kill"
+    build_layout(layout, {("linux", "amd64"): [[("big", "file", os.urandom(32 << 20), 0o644)]]},
+                 compress=False)
+    ref = f"{registry.host}/test/kill:1"
+    skopeo_copy(f"oci:{layout}:latest", f"docker://{ref}", "--dest-tls-verify=false")
+    proc = subprocess.Popen([isola.bin("isola"), "--root", root, "pull", "-q", "--tls-verify=false",
+                             ref], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ingest = root / "images/ingest"
+    for _ in range(2000):
+        if ingest.exists() and any(f.stat().st_size > 0 for f in ingest.iterdir()):
+            break
+        if proc.poll() is not None:
+            break
+        os.sched_yield()
+    proc.kill()
+    proc.wait()
+    blobs = root / "images/blobs/sha256"
+    for blob in blobs.iterdir() if blobs.exists() else []:
+        assert hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name, "visible blobs are whole"
+    p = eng(isola, root, "pull", "-q", "--tls-verify=false", ref)
+    assert p.returncode == 0, p.stderr
+
+
+def test_concurrent_pulls_of_one_image_agree(isola, root, two_layer_image):
+    results = []
+
+    def pull():
+        results.append(eng(isola, root, "pull", "-q", "--tls-verify=false", two_layer_image))
+
+    threads = [threading.Thread(target=pull) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    assert len({r.stdout for r in results}) == 1
+    assert not list((root / "images/layers").glob("*.tmp-*"))
+
+
+def test_push_is_read_by_skopeo_and_podman(isola, root, registry, tmp_path, two_layer_image):
+    assert eng(isola, root, "pull", "-q", "--tls-verify=false", two_layer_image).returncode == 0
+    dest = f"{registry.host}/pushed/by-isola:v2"
+    p = eng(isola, root, "push", "--tls-verify=false", two_layer_image, dest)
+    assert p.returncode == 0, p.stderr
+    info = json.loads(run(["skopeo", "inspect", "--tls-verify=false", f"docker://{dest}"]).stdout)
+    mine = json.loads(eng(isola, root, "inspect", two_layer_image).stdout)[0]
+    assert info["Digest"] == mine["Digest"], "the manifest went up byte for byte"
+    out = tmp_path / "back"
+    skopeo_copy(f"docker://{dest}", f"dir:{out}", "--src-tls-verify=false")
+    assert (out / "manifest.json").exists()
+
+
+def test_tag_rmi_and_prune_keep_shared_content(isola, root, two_layer_image):
+    assert eng(isola, root, "pull", "-q", "--tls-verify=false", two_layer_image).returncode == 0
+    assert eng(isola, root, "tag", two_layer_image, "localhost/copy:1").returncode == 0
+    layers = sorted(p.name for p in (root / "images/layers").iterdir())
+    assert eng(isola, root, "rmi", two_layer_image).returncode == 0
+    assert sorted(p.name for p in (root / "images/layers").iterdir()) == layers, \
+        "still used by localhost/copy:1"
+    assert eng(isola, root, "rmi", "localhost/copy:1").returncode == 0
+    assert list((root / "images/layers").iterdir()) == []
+    assert list((root / "images/blobs/sha256").iterdir()) == []
+    p = eng(isola, root, "rmi", "localhost/copy:1")
+    assert p.returncode == 125 and "no image `localhost/copy:1` in the store" in p.stderr
+
+
+def test_import_a_rootfs_tarball(isola, root, tmp_path, busybox_rootfs):
+    tarball = tmp_path / "rootfs.tar"
+    run(["tar", "-C", busybox_rootfs, "-cf", tarball, "."], check=True)
+    p = eng(isola, root, "import", tarball, "localhost/mine:1")
+    assert p.returncode == 0, p.stderr
+    info = json.loads(eng(isola, root, "inspect", "localhost/mine:1").stdout)[0]
+    assert info["Id"] == p.stdout.strip() and len(info["RootFS"]["Layers"]) == 1
+    gz = tmp_path / "rootfs.tar.gz"
+    run(["gzip", "-k", tarball], check=True)
+    p = eng(isola, root, "import", gz)
+    assert p.returncode == 125 and "is compressed; import takes a plain tar" in p.stderr
+
+
+def test_login_pull_and_logout_with_basic_auth(isola, root, auth_registry, tmp_path):
+    layout = tmp_path / "private"
+    build_layout(layout, {("linux", "amd64"): [BASE[:2]]})
+    ref = f"{auth_registry.host}/private/img:1"
+    skopeo_copy(f"oci:{layout}:latest", f"docker://{ref}", "--dest-tls-verify=false",
+                f"--dest-creds={USER}:{PASSWORD}")
+    p = eng(isola, root, "pull", "--tls-verify=false", ref)
+    assert p.returncode == 125 and f"run `isola login {auth_registry.host}`" in p.stderr
+    p = eng(isola, root, "login", "--tls-verify=false", "-u", USER, "-p", "wrong",
+              auth_registry.host)
+    assert p.returncode == 125 and "refused the credentials" in p.stderr
+    p = eng(isola, root, "login", "--tls-verify=false", "-u", USER, "--password-stdin",
+              auth_registry.host, input=PASSWORD + "\n")
+    assert p.returncode == 0 and "Login Succeeded" in p.stdout, p.stderr
+    authfile = root / "auth.json"
+    assert stat.S_IMODE(authfile.stat().st_mode) == 0o600
+    # The file is containers-auth.json: skopeo reads it as it is.
+    s = run(["skopeo", "inspect", "--tls-verify=false", "--authfile", authfile, f"docker://{ref}"])
+    assert s.returncode == 0, s.stderr
+    p = eng(isola, root, "pull", "-q", "--tls-verify=false", ref)
+    assert p.returncode == 0, p.stderr
+    assert eng(isola, root, "logout", auth_registry.host).returncode == 0
+    assert auth_registry.host not in authfile.read_text()
+
+
+def test_bad_references_and_missing_images(isola, root, registry):
+    p = eng(isola, root, "pull", "Bad/Upper:tag")
+    assert p.returncode == 125 and "may hold only lowercase letters" in p.stderr
+    p = eng(isola, root, "pull", "--tls-verify=false", f"{registry.host}/no/such:1")
+    assert p.returncode == 125 and "not found on" in p.stderr and "MANIFEST_UNKNOWN" in p.stderr
+    p = eng(isola, root, "pull", "--tls-verify=false", "127.0.0.1:1/x:1")
+    assert p.returncode == 125 and "Could not connect" in p.stderr or "Couldn't connect" in p.stderr
