@@ -133,7 +133,46 @@ static int write_file(struct archive *a, struct archive_entry *e, int pfd, const
   return 0;
 }
 
-static int make_dir(struct archive_entry *e, int rootfd, const char *path, err_t *err)
+/* Directory modes wait until the layer is unpacked: a directory the layer
+ * makes read-only (or 0644, as some tars have) must still take its
+ * entries when we are not root. */
+struct dir_modes {
+  char **paths;
+  mode_t *modes;
+  size_t n;
+};
+
+static int defer_mode(struct dir_modes *dm, const char *path, mode_t mode, err_t *err)
+{
+  char **p = realloc(dm->paths, (dm->n + 1) * sizeof(*p));
+  if (p)
+    dm->paths = p;
+  mode_t *m = realloc(dm->modes, (dm->n + 1) * sizeof(*m));
+  if (m)
+    dm->modes = m;
+  if (!p || !m || !(dm->paths[dm->n] = strdup(path)))
+    return err_sys(err, "cannot unpack `%s`", path);
+  dm->modes[dm->n++] = mode;
+  return 0;
+}
+
+static int apply_modes(struct dir_modes *dm, int rootfd, err_t *err)
+{
+  int r = 0;
+  for (size_t i = dm->n; i-- > 0;) {
+    _cleanup_close_ int fd = open_in_root(rootfd, dm->paths[i], O_RDONLY | O_DIRECTORY);
+    if (r == 0 && (fd < 0 || fchmod(fd, dm->modes[i]) < 0))
+      r = err_sys(err, "cannot chmod `%s`", dm->paths[i]);
+    free(dm->paths[i]);
+  }
+  free(dm->paths);
+  free(dm->modes);
+  memset(dm, 0, sizeof(*dm));
+  return r;
+}
+
+static int make_dir(struct archive_entry *e, int rootfd, const char *path, struct dir_modes *dm,
+                    err_t *err)
 {
   _cleanup_close_ int pfd = ensure_dir(rootfd, path, err);
   if (pfd < 0)
@@ -144,9 +183,9 @@ static int make_dir(struct archive_entry *e, int rootfd, const char *path, err_t
   apply_xattrs(e, fd, path);
   if (fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0 && errno != EPERM)
     return err_sys(err, "cannot chown `%s`", path);
-  if (fchmod(fd, archive_entry_perm(e) & 07777) < 0)
+  if (fchmod(fd, 0700) < 0)
     return err_sys(err, "cannot chmod `%s`", path);
-  return 0;
+  return defer_mode(dm, path, archive_entry_perm(e) & 07777, err);
 }
 
 static int make_hardlink(int rootfd, int pfd, const char *base, const char *path,
@@ -188,7 +227,7 @@ static int whiteout(int rootfd, int pfd, const char *parent, const char *base, c
 }
 
 static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd,
-                        struct layer_stats *st, err_t *err)
+                        struct layer_stats *st, struct dir_modes *dm, err_t *err)
 {
   const char *raw = archive_entry_pathname(e);
   _cleanup_free_ char *path = raw ? clean_path(raw) : NULL;
@@ -218,7 +257,7 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd,
   uid_t uid = (uid_t)archive_entry_uid(e);
   gid_t gid = (gid_t)archive_entry_gid(e);
   switch (type) {
-  case AE_IFDIR: return make_dir(e, rootfd, path, err);
+  case AE_IFDIR: return make_dir(e, rootfd, path, dm, err);
   case AE_IFREG: return write_file(a, e, pfd, base, path, st, err);
   case AE_IFLNK:
     clear_slot(pfd, base);
@@ -259,14 +298,19 @@ static int unpack(struct archive *a, const char *dir, struct layer_stats *stats,
   if (rootfd < 0)
     return err_sys(err, "cannot open the layer directory `%s`", dir);
   struct archive_entry *e;
+  struct dir_modes dm = {0};
   int r;
   while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-    if (unpack_entry(a, e, rootfd, stats, err) < 0)
+    if (unpack_entry(a, e, rootfd, stats, &dm, err) < 0) {
+      apply_modes(&dm, rootfd, NULL);
       return -1;
+    }
   }
-  if (r != ARCHIVE_EOF)
+  if (r != ARCHIVE_EOF) {
+    apply_modes(&dm, rootfd, NULL);
     return err_make(err, EIO, "the layer is not a valid tar archive: %s", archive_error_string(a));
-  return 0;
+  }
+  return apply_modes(&dm, rootfd, err);
 }
 
 static struct archive *reader(void)

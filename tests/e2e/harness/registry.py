@@ -117,9 +117,12 @@ def build_layout(layout: Path, platforms, tag="latest", compress=True):
     for (os_, arch), layers in platforms.items():
         descs, diff_ids = [], []
         for entries in layers:
-            blob, raw = tar_layer(entries, compress)
+            if isinstance(entries, bytes):  # a ready tar, e.g. from the malicious corpus
+                blob, raw, gz = entries, entries, False
+            else:
+                (blob, raw), gz = tar_layer(entries, compress), compress
             d = _blob(layout, blob)
-            d["mediaType"] = ("application/vnd.oci.image.layer.v1.tar+gzip" if compress
+            d["mediaType"] = ("application/vnd.oci.image.layer.v1.tar+gzip" if gz
                               else "application/vnd.oci.image.layer.v1.tar")
             descs.append(d)
             diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
