@@ -151,8 +151,7 @@ static int fetch_layers(struct registry *reg, struct store *st, const struct man
 
 static int remove_tree(const char *path)
 {
-  /* A scratch layer directory of our own; nftw would follow nothing. */
-  _cleanup_free_ char *cmd = NULL;
+  /* A layer directory of our own; symlinks are removed, never followed. */
   DIR *d = opendir(path);
   if (!d)
     return errno == ENOENT ? 0 : -1;

@@ -259,13 +259,17 @@ static int unpack_entry(struct archive *a, struct archive_entry *e, int rootfd,
   switch (type) {
   case AE_IFDIR: return make_dir(e, rootfd, path, dm, err);
   case AE_IFREG: return write_file(a, e, pfd, base, path, st, err);
-  case AE_IFLNK:
+  case AE_IFLNK: {
+    const char *target = archive_entry_symlink(e);
+    if (!target || !*target)
+      return err_make(err, EINVAL, "layer entry `%s` is a symlink without a target", path);
     clear_slot(pfd, base);
-    if (symlinkat(archive_entry_symlink(e), pfd, base) < 0)
+    if (symlinkat(target, pfd, base) < 0)
       return err_sys(err, "cannot create symlink `%s` in the layer", path);
     if (fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
       return err_sys(err, "cannot chown `%s`", path);
     return 0;
+  }
   case AE_IFCHR:
   case AE_IFBLK:
   case AE_IFIFO: {

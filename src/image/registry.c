@@ -429,6 +429,7 @@ int registry_push_blob(struct registry *r, const char *path, const struct digest
                        uint64_t size, const char *from, err_t *err)
 {
   _cleanup_free_ char *url = NULL;
+  char *put = NULL;
   long status = 0;
   struct exchange x = {.max = 1 << 20, .err = err};
   if (asprintf(&url, "%s/v2/%s/blobs/sha256:%s", r->endpoint, r->repository, d->hex) < 0)
@@ -457,7 +458,6 @@ int registry_push_blob(struct registry *r, const char *path, const struct digest
     http_error(r, "starting a blob upload", status, &x, err);
     goto fail;
   }
-  _cleanup_free_ char *put = NULL;
   const char *loc = x.location;
   const char *sep = strchr(loc, '?') ? "&" : "?";
   int n = loc[0] == '/' ? asprintf(&put, "%s%s%sdigest=sha256:%s", r->endpoint, loc, sep, d->hex)
@@ -480,9 +480,11 @@ int registry_push_blob(struct registry *r, const char *path, const struct digest
     goto fail;
   }
 done:
+  free(put);
   free(x.body);
   return 0;
 fail:
+  free(put);
   free(x.body);
   return -1;
 }

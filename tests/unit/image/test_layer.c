@@ -129,3 +129,14 @@ Test(layer, garbage_is_not_a_layer)
             "%s", err_msg(e));
   err_free(&e);
 }
+
+Test(layer, a_symlink_without_a_target_is_refused)
+{
+  /* Found by fuzz_layer: libarchive gives NULL for the target. */
+  char path[512];
+  snprintf(path, sizeof(path), "%s/tests/data/layers/symlink-no-target.bin", SOURCE_DIR);
+  err_t e = NULL;
+  cr_assert_eq(layer_unpack(path, dir, NULL, &e), -1);
+  cr_assert(strstr(err_msg(e), "symlink without a target"), "%s", err_msg(e));
+  err_free(&e);
+}
