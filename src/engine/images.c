@@ -45,7 +45,8 @@ static int registry_flags(int argc, char **argv, const char *usage, struct pull_
   static const struct option opts[] = {
       {"tls-verify", optional_argument, NULL, 't'}, {"platform", required_argument, NULL, 'p'},
       {"authfile", required_argument, NULL, 'a'},   {"quiet", no_argument, NULL, 'q'},
-      {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+      {"json", no_argument, NULL, 'j'},             {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
   };
   int c;
   optind = 1;
@@ -64,6 +65,7 @@ static int registry_flags(int argc, char **argv, const char *usage, struct pull_
     case 'p': o->platform = optarg; break;
     case 'a': *authfile = optarg; break;
     case 'q': *quiet = true; break;
+    case 'j': o->json = true; break;
     case 'h': printf("%s", usage); exit(0);
     default: fprintf(stderr, "%s", usage); return -1;
     }
@@ -74,9 +76,11 @@ static int registry_flags(int argc, char **argv, const char *usage, struct pull_
 int cmd_pull(int argc, char **argv)
 {
   static const char usage[] =
-      "Usage: isola pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [--authfile F] [-q] "
-      "IMAGE\n";
-  struct pull_opts o = {.tls_verify = true, .jobs = 3, .progress = stderr};
+      "Usage: isola pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [--authfile F] "
+      "[-q | --json] IMAGE\n"
+      "Progress goes to stderr when it is a terminal; the image ID (or, with --json, a JSON\n"
+      "summary) to stdout.\n";
+  struct pull_opts o = {.tls_verify = true, .jobs = 3};
   char *authflag = NULL;
   bool quiet = false;
   if (registry_flags(argc, argv, usage, &o, &authflag, &quiet) < 0)
@@ -85,27 +89,44 @@ int cmd_pull(int argc, char **argv)
     fprintf(stderr, "%s", usage);
     return EXIT_ENGINE;
   }
-  if (quiet)
-    o.progress = NULL;
+  if (!quiet && !o.json && isatty(STDERR_FILENO)) {
+    o.progress = stderr;
+    o.live = true;
+  }
   _cleanup_free_ char *auth = engine_auth_file(authflag);
   o.auth_file = auth;
   _cleanup_err_ err_t err = NULL;
   struct store st;
-  struct digest id;
+  struct pull_result res;
   int r = open_store(&st, &err);
   if (r == 0)
-    r = image_pull(&st, argv[optind], &o, &id, &err);
+    r = image_pull(&st, argv[optind], &o, &res, &err);
   store_close(&st);
   if (r < 0)
     return fail(&err);
-  printf("%s\n", id.hex);
+  if (o.json) {
+    char id[DIGEST_STR_LEN + 1], md[DIGEST_STR_LEN + 1];
+    digest_format(&res.id, id);
+    digest_format(&res.manifest, md);
+    json_t *j = json_pack("{ss ss ss sI sI sI sf}", "id", id + 7, "digest", md, "name", res.name,
+                          "layers", (json_int_t)res.layers, "layers_fetched",
+                          (json_int_t)res.layers_fetched, "bytes_fetched",
+                          (json_int_t)res.bytes_fetched, "seconds", res.seconds);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    printf("%s\n", text ? text : "{}");
+    free(text);
+    json_decref(j);
+  } else {
+    printf("%s\n", res.id.hex);
+  }
+  pull_result_release(&res);
   return 0;
 }
 
 int cmd_push(int argc, char **argv)
 {
   static const char usage[] = "Usage: isola push [--tls-verify=false] [--authfile F] IMAGE [DEST]\n";
-  struct pull_opts o = {.tls_verify = true, .progress = stderr};
+  struct pull_opts o = {.tls_verify = true, .progress = isatty(STDERR_FILENO) ? stderr : NULL};
   char *authflag = NULL;
   bool quiet = false;
   if (registry_flags(argc, argv, usage, &o, &authflag, &quiet) < 0)

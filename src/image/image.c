@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -75,6 +76,7 @@ static int fetch_blob(struct registry *reg, struct store *st, const struct descr
 
 struct job {
   struct registry reg;
+  int *finished;
   struct store *st;
   const struct descriptor *layers;
   size_t n;
@@ -96,13 +98,53 @@ static void *download_worker(void *arg)
     if (fetch_blob(&j->reg, j->st, &j->layers[i], j->progress, &j->err) < 0)
       break;
   }
+  __atomic_add_fetch(j->finished, 1, __ATOMIC_SEQ_CST);
   return NULL;
+}
+
+static void human(double b, char *out, size_t n)
+{
+  const char *unit[] = {"B", "kB", "MB", "GB"};
+  int u = 0;
+  while (b >= 1000 && u < 3) {
+    b /= 1000;
+    u++;
+  }
+  snprintf(out, n, "%.1f %s", b, unit[u]);
+}
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The live status line: layers, bytes and rate, redrawn in place. */
+static void draw(FILE *f, size_t total_layers, uint64_t got, uint64_t total, double t0, bool last)
+{
+  char a[32], b[32], r[32];
+  double secs = now_s() - t0;
+  human((double)got, a, sizeof(a));
+  human((double)total, b, sizeof(b));
+  human(secs > 0 ? (double)got / secs : 0, r, sizeof(r));
+  fprintf(f, "\r\033[KCopying %zu layers: %s / %s, %s/s%s", total_layers, a, b, r, last ? "\n" : "");
+  fflush(f);
 }
 
 /* Layers in parallel, `jobs` at a time, each worker with its own client. */
 static int fetch_layers(struct registry *reg, struct store *st, const struct manifest *m,
-                        int jobs, FILE *progress, err_t *err)
+                        int jobs, FILE *progress, bool live, struct pull_result *res, err_t *err)
 {
+  uint64_t received = 0, total = 0;
+  int finished = 0;
+  for (size_t i = 0; i < m->nlayers; i++)
+    if (!store_has_blob(st, &m->layers[i].digest)) {
+      total += m->layers[i].size;
+      res->layers_fetched++;
+    }
+  reg->received = &received;
+  double t0 = now_s();
   if (jobs < 1)
     jobs = 1;
   if ((size_t)jobs > m->nlayers)
@@ -125,7 +167,8 @@ static int fetch_layers(struct registry *reg, struct store *st, const struct man
     w[i].n = m->nlayers;
     w[i].next = &next;
     w[i].lock = &lock;
-    w[i].progress = progress;
+    w[i].progress = live ? NULL : progress;
+    w[i].finished = &finished;
     if (pthread_create(&t[i], NULL, download_worker, &w[i]) != 0) {
       registry_release(&w[i].reg);
       rc = err_sys(err, "cannot start a download thread");
@@ -133,6 +176,13 @@ static int fetch_layers(struct registry *reg, struct store *st, const struct man
     }
     started++;
   }
+  while (live && progress && __atomic_load_n(&finished, __ATOMIC_SEQ_CST) < started) {
+    draw(progress, m->nlayers, __atomic_load_n(&received, __ATOMIC_RELAXED), total, t0, false);
+    struct timespec tick = {0, 100 * 1000 * 1000};
+    nanosleep(&tick, NULL);
+  }
+  if (live && progress)
+    draw(progress, m->nlayers, received, total, t0, true);
   for (int i = 0; i < started; i++) {
     pthread_join(t[i], NULL);
     if (w[i].err && rc == 0) {
@@ -146,6 +196,8 @@ static int fetch_layers(struct registry *reg, struct store *st, const struct man
     err_free(&w[i].err);
     registry_release(&w[i].reg);
   }
+  reg->received = NULL;
+  res->bytes_fetched = received;
   return rc;
 }
 
@@ -221,9 +273,17 @@ static int read_config(struct store *st, const struct manifest *m, struct image_
   return r;
 }
 
-int image_pull(struct store *st, const char *refstr, const struct pull_opts *o, struct digest *id,
-               err_t *err)
+void pull_result_release(struct pull_result *r)
 {
+  free(r->name);
+  memset(r, 0, sizeof(*r));
+}
+
+int image_pull(struct store *st, const char *refstr, const struct pull_opts *o,
+               struct pull_result *res, err_t *err)
+{
+  memset(res, 0, sizeof(*res));
+  double t0 = now_s();
   struct reference ref;
   if (reference_parse(refstr, &ref, err) < 0)
     return -1;
@@ -267,7 +327,8 @@ int image_pull(struct store *st, const char *refstr, const struct pull_opts *o, 
   if (fetch_blob(&reg, st, &img.config, NULL, err) < 0 ||
       read_config(st, &img, &cfg, NULL, err) < 0)
     goto unlock;
-  if (fetch_layers(&reg, st, &img, o->jobs, o->progress, err) < 0 ||
+  res->layers = img.nlayers;
+  if (fetch_layers(&reg, st, &img, o->jobs, o->progress, o->live, res, err) < 0 ||
       image_unpack_layers(st, &img, err) < 0)
     goto unlock;
   store_unlock(st);
@@ -277,7 +338,10 @@ int image_pull(struct store *st, const char *refstr, const struct pull_opts *o, 
     goto unlock;
   if (o->progress)
     fprintf(o->progress, "Writing manifest to image destination\n");
-  *id = img.config.digest;
+  res->id = img.config.digest;
+  res->manifest = imd;
+  res->name = strdup(name);
+  res->seconds = now_s() - t0;
   rc = 0;
 unlock:
   store_unlock(st);

@@ -20,11 +20,23 @@ struct pull_opts {
   const char *auth_file; /* containers-auth.json */
   int jobs;              /* parallel layer downloads */
   FILE *progress;        /* NULL: quiet */
+  bool live;             /* progress is a terminal: redraw a status line */
+  bool json;             /* the command prints a JSON summary */
 };
 
+/* What a pull did, for `--json` and the summary line. */
+struct pull_result {
+  struct digest id, manifest;
+  char *name;
+  size_t layers, layers_fetched;
+  uint64_t bytes_fetched;
+  double seconds;
+};
+void pull_result_release(struct pull_result *r);
+
 /* Pull `ref` and name it; *id gets the image ID (the config digest). */
-int image_pull(struct store *st, const char *ref, const struct pull_opts *o, struct digest *id,
-               err_t *err);
+int image_pull(struct store *st, const char *ref, const struct pull_opts *o,
+               struct pull_result *res, err_t *err);
 
 /* A loaded image: its name(s) aside, what the store holds for it. */
 struct image {

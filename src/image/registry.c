@@ -23,6 +23,7 @@ struct exchange {
   char *body;
   size_t len, max;
   struct ingest *in; /* blob downloads stream here instead (2xx bodies only) */
+  uint64_t *received;
   CURL *curl;
   bool resumed_checked;
   err_t *err;
@@ -77,6 +78,8 @@ static size_t on_body(char *buf, size_t size, size_t n, void *opaque)
     x->resumed_checked = true;
     if (ingest_write(x->in, buf, len, x->err) < 0)
       return 0;
+    if (x->received)
+      __atomic_add_fetch(x->received, len, __ATOMIC_RELAXED);
     return len;
   }
   size_t max = x->in ? 65536 : x->max; /* an error body for a blob request */
@@ -353,6 +356,7 @@ int registry_clone(const struct registry *src, struct registry *dst, err_t *err)
   dst->repository = strdup(src->repository);
   dst->tls_verify = src->tls_verify;
   dst->push = src->push;
+  dst->received = src->received;
   dst->basic = src->basic ? strdup(src->basic) : NULL;
   dst->token = src->token ? strdup(src->token) : NULL;
   if (!dst->host || !dst->endpoint || !dst->repository) {
@@ -412,7 +416,7 @@ int registry_get_blob(struct registry *r, const struct descriptor *d, struct ing
     h = curl_slist_append(h, range);
     log_debug("resuming sha256:%s at byte %llu", d->digest.hex, (unsigned long long)from);
   }
-  struct exchange x = {.max = 0, .in = in, .err = err};
+  struct exchange x = {.max = 0, .in = in, .err = err, .received = r->received};
   long status = 0;
   int rc = request(r, "GET", url, h, NULL, 0, NULL, &x, &status, err);
   curl_slist_free_all(h);

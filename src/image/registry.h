@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "image/manifest.h"
@@ -20,6 +21,7 @@ struct registry {
   char *basic;      /* "user:password" or NULL */
   char *token;      /* bearer token from the last challenge */
   bool push;        /* ask for push scope */
+  uint64_t *received; /* when set, blob bytes are added here (atomically) */
 };
 
 /* `auth_file` in containers-auth.json format (may be absent). */

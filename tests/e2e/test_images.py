@@ -60,7 +60,7 @@ def layers_of(root, ref, isola_build):
 def test_pull_what_skopeo_pushed_with_whiteouts_and_hardlinks(isola, root, two_layer_image):
     p = eng(isola, root, "pull", "--tls-verify=false", two_layer_image)
     assert p.returncode == 0, p.stderr
-    assert "Copying blob sha256:" in p.stderr and "Writing manifest" in p.stderr
+    assert p.stderr == "", "no progress when stderr is not a terminal"
     image_id = p.stdout.strip()
     assert len(image_id) == 64
     base, upper = layers_of(root, two_layer_image, isola)
@@ -255,3 +255,36 @@ def test_bad_references_and_missing_images(isola, root, registry):
     assert p.returncode == 125 and "not found on" in p.stderr and "MANIFEST_UNKNOWN" in p.stderr
     p = eng(isola, root, "pull", "--tls-verify=false", "127.0.0.1:1/x:1")
     assert p.returncode == 125 and "Could not connect" in p.stderr or "Couldn't connect" in p.stderr
+
+
+def test_pull_json_summary_and_live_progress_on_a_terminal(isola, root, two_layer_image):
+    p = eng(isola, root, "pull", "--json", "--tls-verify=false", two_layer_image)
+    assert p.returncode == 0, p.stderr
+    j = json.loads(p.stdout)
+    assert j["name"] == two_layer_image and j["layers"] == 2 and j["layers_fetched"] == 2
+    assert j["bytes_fetched"] > len(BUSYBOX) // 3 and j["digest"].startswith("sha256:")
+    again = json.loads(eng(isola, root, "pull", "--json", "--tls-verify=false",
+                           two_layer_image).stdout)
+    assert again["layers_fetched"] == 0 and again["id"] == j["id"], "nothing fetched twice"
+    # On a terminal: the status line with layers, bytes and rate.
+    import pty
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([isola.bin("isola"), "--root", root / "tty", "pull",
+                             "--tls-verify=false", two_layer_image], stdout=subprocess.PIPE,
+                            stderr=slave)
+    os.close(slave)
+    out, _ = proc.communicate(timeout=60)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    text = shown.decode(errors="replace")
+    assert "Trying to pull" in text and "Copying 2 layers:" in text and "/s" in text, text
+    assert "Writing manifest" in text
