@@ -74,6 +74,8 @@ static int fetch_blob(struct registry *reg, struct store *st, const struct descr
   return 0;
 }
 
+static int unpack_layer(struct store *st, const struct descriptor *d, err_t *err);
+
 struct job {
   struct registry reg;
   int *finished;
@@ -95,7 +97,10 @@ static void *download_worker(void *arg)
     pthread_mutex_unlock(j->lock);
     if (i >= j->n || j->err)
       break;
-    if (fetch_blob(&j->reg, j->st, &j->layers[i], j->progress, &j->err) < 0)
+    /* Layers unpack into separate directories: each worker unpacks what
+     * it fetched while the others still download. */
+    if (fetch_blob(&j->reg, j->st, &j->layers[i], j->progress, &j->err) < 0 ||
+        unpack_layer(j->st, &j->layers[i], &j->err) < 0)
       break;
   }
   __atomic_add_fetch(j->finished, 1, __ATOMIC_SEQ_CST);
@@ -225,31 +230,39 @@ static int remove_tree(const char *path)
   return rmdir(path);
 }
 
+/* Unpack one layer blob into layers/HEX via a private temporary directory
+ * and rename(): a reader sees no layer or a whole one. */
+static int unpack_layer(struct store *st, const struct descriptor *d, err_t *err)
+{
+  _cleanup_free_ char *final = store_layer_path(st, &d->digest);
+  _cleanup_free_ char *blob = store_blob_path(st, &d->digest);
+  _cleanup_free_ char *tmp = NULL;
+  if (!final || !blob ||
+      asprintf(&tmp, "%s.tmp-%d-%lx", final, (int)getpid(), (unsigned long)pthread_self()) < 0)
+    return err_sys(err, "cannot build layer paths");
+  if (access(final, F_OK) == 0)
+    return 0; /* shared with an image pulled before */
+  remove_tree(tmp);
+  if (mkdir(tmp, 0755) < 0)
+    return err_sys(err, "cannot create `%s`", tmp);
+  struct layer_stats s;
+  if (layer_unpack(blob, tmp, &s, err) < 0) {
+    remove_tree(tmp);
+    return err_context(err, "unpacking layer sha256:%.12s", d->digest.hex);
+  }
+  if (rename(tmp, final) < 0) {
+    remove_tree(tmp); /* another command unpacked it first */
+    if (access(final, F_OK) < 0)
+      return err_sys(err, "cannot move layer `%s` into place", final);
+  }
+  return 0;
+}
+
 int image_unpack_layers(struct store *st, const struct manifest *m, err_t *err)
 {
-  for (size_t i = 0; i < m->nlayers; i++) {
-    const struct descriptor *d = &m->layers[i];
-    _cleanup_free_ char *final = store_layer_path(st, &d->digest);
-    _cleanup_free_ char *blob = store_blob_path(st, &d->digest);
-    _cleanup_free_ char *tmp = NULL;
-    if (!final || !blob || asprintf(&tmp, "%s.tmp-%d", final, (int)getpid()) < 0)
-      return err_sys(err, "cannot build layer paths");
-    if (access(final, F_OK) == 0)
-      continue; /* shared with an image pulled before */
-    remove_tree(tmp);
-    if (mkdir(tmp, 0755) < 0)
-      return err_sys(err, "cannot create `%s`", tmp);
-    struct layer_stats s;
-    if (layer_unpack(blob, tmp, &s, err) < 0) {
-      remove_tree(tmp);
-      return err_context(err, "unpacking layer sha256:%.12s", d->digest.hex);
-    }
-    if (rename(tmp, final) < 0) {
-      remove_tree(tmp); /* another command unpacked it first */
-      if (access(final, F_OK) < 0)
-        return err_sys(err, "cannot move layer `%s` into place", final);
-    }
-  }
+  for (size_t i = 0; i < m->nlayers; i++)
+    if (unpack_layer(st, &m->layers[i], err) < 0)
+      return -1;
   return 0;
 }
 

@@ -79,3 +79,15 @@ def test_leak_check_passes_a_clean_test(pytester):
     """)
     assert r.returncode == 0, r.stdout
     assert "1 passed" in r.stdout
+
+
+def test_leak_check_fails_a_test_that_changes_a_host_directory_mode(pytester):
+    # What a harness following a symlink out of a layer once did to /tmp.
+    r = _inner_run(pytester, """
+        import os
+        def test_chmods_tmp():
+            os.chmod("/tmp", 0o700)
+    """)
+    assert r.returncode != 0, r.stdout
+    assert "host mode: /tmp 700" in r.stdout
+    assert oct(os.stat("/tmp").st_mode & 0o7777) == "0o1777", "and it was put back"

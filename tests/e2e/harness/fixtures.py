@@ -162,6 +162,7 @@ def leak_check():
     after = leaks.snapshot()
     left = after - before
     if left:
+        leaks.restore_host_modes(before)
         leaks.clean(left)
         pytest.fail("test left isola resources behind:\n" + leaks.describe(left), pytrace=False)
 

@@ -98,9 +98,35 @@ def _nft():
     return {("nft", line.strip()) for line in out.splitlines() if "isola" in line}
 
 
+HOST_DIRS = ("/", "/etc", "/tmp", "/usr", "/var", "/root", "/home", "/dev", "/run")
+
+
+def _host_modes():
+    """The modes of the host's key directories: a test that changes one
+    (say, by following a symlink out of a layer) shows up as a leak."""
+    found = set()
+    for d in HOST_DIRS:
+        try:
+            found.add(("host mode", f"{d} {os.stat(d).st_mode & 0o7777:o}"))
+        except OSError:
+            pass
+    return found
+
+
+def restore_host_modes(before):
+    """Put back the host directory modes recorded in `before`."""
+    for kind, name in before:
+        if kind == "host mode":
+            path, mode = name.rsplit(" ", 1)
+            try:
+                os.chmod(path, int(mode, 8))
+            except OSError:
+                pass
+
+
 def snapshot(exclude_pids=()):
     """Everything isola-named on the host now, as a set of (kind, name)."""
-    s = _processes() | _mounts() | _cgroups() | _links() | _netns() | _nft()
+    s = _processes() | _mounts() | _cgroups() | _links() | _netns() | _nft() | _host_modes()
     return {r for r in s if not (r[0] == "process" and int(r[1].split()[0]) in exclude_pids)}
 
 

@@ -47,6 +47,7 @@ class Registry:
 
 def start_registry(tmp: Path, auth=False):
     port = free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
     data = tmp / "data"
     cfg = {
         "version": 0.1,
@@ -117,8 +118,9 @@ def build_layout(layout: Path, platforms, tag="latest", compress=True):
     for (os_, arch), layers in platforms.items():
         descs, diff_ids = [], []
         for entries in layers:
-            if isinstance(entries, bytes):  # a ready tar, e.g. from the malicious corpus
-                blob, raw, gz = entries, entries, False
+            if isinstance(entries, bytes):  # a ready tar (or tar.gz), e.g. the malicious corpus
+                gz = entries[:2] == b"\x1f\x8b"
+                blob, raw = entries, (gzip.decompress(entries) if gz else entries)
             else:
                 (blob, raw), gz = tar_layer(entries, compress), compress
             d = _blob(layout, blob)
