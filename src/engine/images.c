@@ -1,5 +1,6 @@
 /* isola pull, push, images, rmi, tag, inspect, import, image prune. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +9,12 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "engine/engine.h"
 #include "image/image.h"
 #include "image/reference.h"
+#include "image/rootfs.h"
 
 char *engine_auth_file(const char *flag)
 {
@@ -373,17 +376,106 @@ int cmd_import(int argc, char **argv)
   return 0;
 }
 
+static char *mount_point(const struct image *img)
+{
+  char *p = NULL;
+  if (asprintf(&p, "%s/mounts/%s", engine_root, img->manifest_digest.hex) < 0)
+    return NULL;
+  return p;
+}
+
+/* isola image mount IMAGE: a read-only view of the image's root filesystem
+ * (overlayfs over its layers), as `podman image mount`. */
+static int image_mount_cmd(struct store *st, const char *what, bool mount_it, err_t *err)
+{
+  struct image img;
+  if (image_load(st, what, &img, NULL, err) < 0)
+    return -1;
+  _cleanup_free_ char *mp = mount_point(&img);
+  _cleanup_free_ char *mounts = path_join(engine_root, "mounts");
+  int r = 0;
+  if (!mp || !mounts) {
+    r = err_sys(err, "cannot build the mount point");
+  } else if (mount_it) {
+    if ((mkdir(mounts, 0700) < 0 && errno != EEXIST) || (mkdir(mp, 0755) < 0 && errno != EEXIST))
+      r = err_sys(err, "cannot create `%s`", mp);
+    if (r == 0 && rootfs_unmount(mp, NULL) == 0 &&
+        (r = rootfs_mount(st, &img, NULL, NULL, mp, err)) < 0)
+      rmdir(mp);
+    if (r == 0)
+      printf("%s\n", mp);
+  } else {
+    r = rootfs_unmount(mp, err);
+    if (r == 0 && rmdir(mp) < 0 && errno != ENOENT)
+      r = err_sys(err, "cannot remove `%s`", mp);
+  }
+  image_release(&img);
+  return r;
+}
+
+static int image_disk_cmd(struct store *st, int argc, char **argv, err_t *err)
+{
+  enum disk_fs fs = DISK_EROFS;
+  const char *what = NULL;
+  for (int i = 2; i < argc; i++) {
+    if (!strcmp(argv[i], "--fs") && i + 1 < argc) {
+      const char *v = argv[++i];
+      if (!strcmp(v, "erofs")) {
+        fs = DISK_EROFS;
+      } else if (!strcmp(v, "ext4")) {
+        fs = DISK_EXT4;
+      } else {
+        return err_make(err, EINVAL, "--fs takes erofs or ext4, not `%s`", v);
+      }
+    } else {
+      what = argv[i];
+    }
+  }
+  if (!what)
+    return err_make(err, EINVAL, "usage: isola image disk [--fs erofs|ext4] IMAGE");
+  struct image img;
+  if (image_load(st, what, &img, NULL, err) < 0)
+    return -1;
+  int r = store_lock(st, false, err);
+  char *path = r == 0 ? rootfs_disk(st, &img, fs, err) : NULL;
+  if (r == 0)
+    store_unlock(st);
+  image_release(&img);
+  if (!path)
+    return -1;
+  printf("%s\n", path);
+  free(path);
+  return 0;
+}
+
 int cmd_image(int argc, char **argv)
 {
-  if (argc < 2 || strcmp(argv[1], "prune")) {
-    fprintf(stderr, "Usage: isola image prune\n");
+  static const char usage[] =
+      "Usage: isola image prune\n"
+      "       isola image mount IMAGE      mount its root filesystem read-only; prints where\n"
+      "       isola image unmount IMAGE\n"
+      "       isola image disk [--fs erofs|ext4] IMAGE\n"
+      "                                    a read-only disk of it for microVMs; prints its path\n";
+  if (argc < 2) {
+    fprintf(stderr, "%s", usage);
     return EXIT_ENGINE;
   }
   _cleanup_err_ err_t err = NULL;
   struct store st;
   int r = open_store(&st, &err);
-  if (r == 0)
+  const char *sub = argv[1];
+  if (r < 0) {
+  } else if (!strcmp(sub, "prune") && argc == 2) {
     r = gc(&st, true, &err);
+  } else if ((!strcmp(sub, "mount") || !strcmp(sub, "unmount")) && argc == 3) {
+    r = image_mount_cmd(&st, argv[2], !strcmp(sub, "mount"), &err);
+  } else if (!strcmp(sub, "disk")) {
+    r = image_disk_cmd(&st, argc, argv, &err);
+  } else {
+    fprintf(stderr, "%s", usage);
+    store_close(&st);
+    return EXIT_ENGINE;
+  }
   store_close(&st);
   return r < 0 ? fail(&err) : 0;
 }

@@ -546,14 +546,17 @@ int image_gc(struct store *st, unsigned *nblobs, unsigned *nlayers, err_t *err)
         mark(keep, &img.manifest.layers[i].digest);
       image_release(&img);
     }
-  /* Indexes are kept only while a name points at one of their images. */
-  static const char *const dirs[] = {"blobs/sha256", "layers"};
-  for (int pass = 0; r == 0 && pass < 2; pass++) {
+  /* Indexes are kept only while a name points at one of their images;
+   * disks are named MANIFEST-HEX.FS. */
+  static const char *const dirs[] = {"blobs/sha256", "layers", "disks"};
+  for (int pass = 0; r == 0 && pass < 3; pass++) {
     _cleanup_free_ char *path = path_join(st->dir, dirs[pass]);
     DIR *d = path ? opendir(path) : NULL;
     struct dirent *e;
     while (d && (e = readdir(d))) {
-      if (e->d_name[0] == '.' || json_object_get(keep, e->d_name))
+      char key[DIGEST_HEX_LEN + 1];
+      snprintf(key, sizeof(key), "%.64s", e->d_name);
+      if (e->d_name[0] == '.' || json_object_get(keep, key))
         continue;
       _cleanup_free_ char *victim = path_join(path, e->d_name);
       if (!victim)
@@ -562,6 +565,8 @@ int image_gc(struct store *st, unsigned *nblobs, unsigned *nlayers, err_t *err)
         (*nblobs)++;
       else if (pass == 1 && remove_tree(victim) == 0)
         (*nlayers)++;
+      else if (pass == 2)
+        unlink(victim);
     }
     if (d)
       closedir(d);

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -288,3 +289,51 @@ def test_pull_json_summary_and_live_progress_on_a_terminal(isola, root, two_laye
     text = shown.decode(errors="replace")
     assert "Trying to pull" in text and "Copying 2 layers:" in text and "/s" in text, text
     assert "Writing manifest" in text
+
+
+def check_merged_tree(top):
+    """The two-layer image as overlayfs shows it: the upper layer's files,
+    whiteouts and opaque directory applied."""
+    assert (top / "bin/busybox").read_bytes() == BUSYBOX
+    assert (top / "etc/motd").read_text() == "upper layer\n"
+    assert not (top / "etc/old").exists(), "whited out"
+    assert sorted(os.listdir(top / "var/cache")) == ["b"], "opaque: the lower `a` is hidden"
+
+
+def test_image_mount_shows_the_merged_root_filesystem(isola, root, two_layer_image):
+    assert eng(isola, root, "pull", "-q", "--tls-verify=false", two_layer_image).returncode == 0
+    p = eng(isola, root, "image", "mount", two_layer_image)
+    assert p.returncode == 0, p.stderr
+    top = Path(p.stdout.strip())
+    try:
+        check_merged_tree(top)
+        with pytest.raises(OSError):
+            (top / "new-file").write_text("x")  # read-only
+    finally:
+        assert eng(isola, root, "image", "unmount", two_layer_image).returncode == 0
+    assert not top.exists()
+
+
+@pytest.mark.parametrize("fs", ["erofs", "ext4"])
+def test_image_disk_for_microvms_is_built_once_and_holds_the_tree(isola, root, two_layer_image,
+                                                                  tmp_path, fs):
+    assert eng(isola, root, "pull", "-q", "--tls-verify=false", two_layer_image).returncode == 0
+    p = eng(isola, root, "image", "disk", "--fs", fs, two_layer_image)
+    assert p.returncode == 0, p.stderr
+    disk = Path(p.stdout.strip())
+    assert disk.suffix == "." + fs and disk.stat().st_size > len(BUSYBOX) // 2
+    mtime = disk.stat().st_mtime_ns
+    again = eng(isola, root, "image", "disk", "--fs", fs, two_layer_image)
+    assert again.stdout == p.stdout and disk.stat().st_mtime_ns == mtime, "cached per image"
+    out = tmp_path / "extracted"
+    if fs == "erofs":
+        x = run(["fsck.erofs", f"--extract={out}", disk])
+        assert x.returncode == 0, x.stderr
+    else:
+        out.mkdir()
+        x = run(["debugfs", "-R", f"rdump / {out}", disk])
+        assert x.returncode == 0, x.stderr
+    check_merged_tree(out)
+    # rmi + prune removes the disk with the image.
+    assert eng(isola, root, "rmi", two_layer_image).returncode == 0
+    assert not disk.exists()
