@@ -1,5 +1,6 @@
 #include "common/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -124,3 +125,28 @@ char *path_join(const char *a, const char *b)
     memmove(out, out + 1, strlen(out)); /* "/" + "x" is "/x", not "//x" */
   return out;
 }
+
+int remove_tree(const char *path)
+{
+  /* Symlinks are removed, never followed; as root no mode gets in the way. */
+  DIR *d = opendir(path);
+  if (!d)
+    return errno == ENOENT ? 0 : -1;
+  struct dirent *e;
+  int dfd = dirfd(d);
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    struct stat sb;
+    if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
+      _cleanup_free_ char *sub = path_join(path, e->d_name);
+      if (sub)
+        remove_tree(sub);
+    } else {
+      unlinkat(dfd, e->d_name, 0);
+    }
+  }
+  closedir(d);
+  return rmdir(path);
+}
+

@@ -28,4 +28,8 @@ int mkdir_p(const char *path, mode_t mode, err_t *err);
 /* "a" + "/" + "b" with exactly one slash between; caller frees. */
 char *path_join(const char *a, const char *b);
 
+/* rm -rf of our own scratch trees: symlinks are unlinked, never followed.
+ * 0 when the tree is gone (or never was). */
+int remove_tree(const char *path);
+
 #endif

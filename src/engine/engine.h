@@ -21,5 +21,7 @@ int cmd_import(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_load(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@
 #include "image/image.h"
 #include "image/reference.h"
 #include "image/rootfs.h"
+#include "image/saveload.h"
 
 char *engine_auth_file(const char *flag)
 {
@@ -478,4 +479,58 @@ int cmd_image(int argc, char **argv)
   }
   store_close(&st);
   return r < 0 ? fail(&err) : 0;
+}
+
+int cmd_save(int argc, char **argv)
+{
+  const char *out = NULL;
+  int c;
+  optind = 1;
+  static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                       {NULL, 0, NULL, 0}};
+  while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    if (c != 'o')
+      goto usage;
+    out = optarg;
+  }
+  if (!out || optind >= argc)
+    goto usage;
+  _cleanup_err_ err_t err = NULL;
+  struct store st;
+  int r = open_store(&st, &err);
+  if (r == 0)
+    r = archive_save(&st, argv + optind, argc - optind, out, &err);
+  store_close(&st);
+  return r < 0 ? fail(&err) : 0;
+usage:
+  fprintf(stderr, "Usage: isola save -o FILE IMAGE...\n"
+                  "Writes an OCI image layout that is also a docker save archive.\n");
+  return EXIT_ENGINE;
+}
+
+int cmd_load(int argc, char **argv)
+{
+  const char *in = NULL;
+  int c;
+  optind = 1;
+  static const struct option opts[] = {{"input", required_argument, NULL, 'i'},
+                                       {NULL, 0, NULL, 0}};
+  while ((c = getopt_long(argc, argv, "i:", opts, NULL)) != -1) {
+    if (c != 'i')
+      goto usage;
+    in = optarg;
+  }
+  if (!in || optind != argc)
+    goto usage;
+  _cleanup_err_ err_t err = NULL;
+  struct store st;
+  int r = open_store(&st, &err);
+  if (r == 0)
+    r = archive_load(&st, in, stdout, &err);
+  store_close(&st);
+  return r < 0 ? fail(&err) : 0;
+usage:
+  fprintf(stderr, "Usage: isola load -i FILE|DIR\n"
+                  "Reads an OCI image layout or a docker save archive (tar or directory).\n");
+  return EXIT_ENGINE;
 }

@@ -206,30 +206,6 @@ static int fetch_layers(struct registry *reg, struct store *st, const struct man
   return rc;
 }
 
-static int remove_tree(const char *path)
-{
-  /* A layer directory of our own; symlinks are removed, never followed. */
-  DIR *d = opendir(path);
-  if (!d)
-    return errno == ENOENT ? 0 : -1;
-  struct dirent *e;
-  int dfd = dirfd(d);
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-      continue;
-    struct stat sb;
-    if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
-      _cleanup_free_ char *sub = path_join(path, e->d_name);
-      if (sub)
-        remove_tree(sub);
-    } else {
-      unlinkat(dfd, e->d_name, 0);
-    }
-  }
-  closedir(d);
-  return rmdir(path);
-}
-
 /* Unpack one layer blob into layers/HEX via a private temporary directory
  * and rename(): a reader sees no layer or a whole one. */
 static int unpack_layer(struct store *st, const struct descriptor *d, err_t *err)

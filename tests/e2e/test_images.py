@@ -337,3 +337,46 @@ def test_image_disk_for_microvms_is_built_once_and_holds_the_tree(isola, root, t
     # rmi + prune removes the disk with the image.
     assert eng(isola, root, "rmi", two_layer_image).returncode == 0
     assert not disk.exists()
+
+
+def test_save_load_round_trip_and_what_skopeo_and_podman_read(isola, root, two_layer_image,
+                                                               tmp_path):
+    assert eng(isola, root, "pull", "-q", "--tls-verify=false", two_layer_image).returncode == 0
+    archive = tmp_path / "saved.tar"
+    p = eng(isola, root, "save", "-o", archive, two_layer_image)
+    assert p.returncode == 0, p.stderr
+    mine = json.loads(eng(isola, root, "inspect", two_layer_image).stdout)[0]
+    oci = json.loads(run(["skopeo", "inspect", f"oci-archive:{archive}"]).stdout)
+    assert oci["Digest"] == mine["Digest"]
+    assert run(["skopeo", "inspect", f"docker-archive:{archive}"]).returncode == 0
+    other = tmp_path / "other"
+    p = eng(isola, other, "load", "-i", archive)
+    assert p.returncode == 0 and f"Loaded image: {two_layer_image}" in p.stdout, p.stderr
+    theirs = json.loads(eng(isola, other, "inspect", two_layer_image).stdout)[0]
+    assert theirs["Id"] == mine["Id"] and theirs["Digest"] == mine["Digest"]
+
+
+def test_load_docker_archives_and_oci_directories_from_other_tools(isola, root, two_layer_image,
+                                                                   tmp_path):
+    docker = tmp_path / "docker.tar"
+    skopeo_copy(f"docker://{two_layer_image}", f"docker-archive:{docker}:localhost/from-docker:1",
+                "--src-tls-verify=false")
+    p = eng(isola, root, "load", "-i", docker)
+    assert p.returncode == 0 and "Loaded image: localhost/from-docker:1" in p.stdout, p.stderr
+    ocidir = tmp_path / "ocidir"
+    skopeo_copy(f"docker://{two_layer_image}", f"oci:{ocidir}:v3", "--src-tls-verify=false")
+    p = eng(isola, root, "load", "-i", ocidir)
+    assert p.returncode == 0 and "Loaded image: localhost/loaded:v3" in p.stdout, p.stderr
+    a = json.loads(eng(isola, root, "inspect", "localhost/from-docker:1").stdout)[0]
+    b = json.loads(eng(isola, root, "inspect", "localhost/loaded:v3").stdout)[0]
+    assert a["Id"] == b["Id"], "the same config either way"
+    p = eng(isola, root, "image", "mount", "localhost/from-docker:1")
+    assert p.returncode == 0, p.stderr
+    try:
+        check_merged_tree(Path(p.stdout.strip()))
+    finally:
+        eng(isola, root, "image", "unmount", "localhost/from-docker:1")
+    bad = tmp_path / "bad.tar"
+    run(["tar", "-C", tmp_path / "ocidir", "-cf", bad, "oci-layout"], check=True)
+    p = eng(isola, root, "load", "-i", bad)
+    assert p.returncode == 125 and "neither an OCI image layout" in p.stderr
