@@ -50,6 +50,7 @@ static int registry_flags(int argc, char **argv, const char *usage, struct pull_
       {"tls-verify", optional_argument, NULL, 't'}, {"platform", required_argument, NULL, 'p'},
       {"authfile", required_argument, NULL, 'a'},   {"quiet", no_argument, NULL, 'q'},
       {"json", no_argument, NULL, 'j'},             {"help", no_argument, NULL, 'h'},
+      {"chunk-size", required_argument, NULL, 'c'},
       {NULL, 0, NULL, 0},
   };
   int c;
@@ -70,6 +71,16 @@ static int registry_flags(int argc, char **argv, const char *usage, struct pull_
     case 'a': *authfile = optarg; break;
     case 'q': *quiet = true; break;
     case 'j': o->json = true; break;
+    case 'c': {
+      char *end;
+      unsigned long long v = strtoull(optarg, &end, 10);
+      if (*end || v == 0 || v > (1ULL << 30)) {
+        log_error("--chunk-size takes a number of bytes from 1 to 1073741824, not `%s`", optarg);
+        return -1;
+      }
+      o->chunk = v;
+      break;
+    }
     case 'h': printf("%s", usage); exit(0);
     default: fprintf(stderr, "%s", usage); return -1;
     }
@@ -129,7 +140,8 @@ int cmd_pull(int argc, char **argv)
 
 int cmd_push(int argc, char **argv)
 {
-  static const char usage[] = "Usage: isola push [--tls-verify=false] [--authfile F] IMAGE [DEST]\n";
+  static const char usage[] = "Usage: isola push [--tls-verify=false] [--authfile F] "
+                              "[--chunk-size BYTES] IMAGE [DEST]\n";
   struct pull_opts o = {.tls_verify = true, .progress = isatty(STDERR_FILENO) ? stderr : NULL};
   char *authflag = NULL;
   bool quiet = false;

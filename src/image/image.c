@@ -658,12 +658,35 @@ int image_push(struct store *st, const char *what, const char *dest, const struc
   struct registry reg;
   int r = registry_open(&reg, ref.registry, ref.repository, o->tls_verify, o->auth_file, err);
   reg.push = true;
+  /* An image pulled from another repository of the same registry has its
+   * blobs there already: ask the registry to mount them from it. */
+  _cleanup_free_ char *from = NULL;
+  json_t *names = NULL;
+  if (r == 0 && store_names(st, &names, NULL) == 0) {
+    json_t *mine = image_names_of(names, &img.manifest_digest);
+    size_t i;
+    json_t *nm;
+    json_array_foreach(mine, i, nm)
+    {
+      struct reference src;
+      if (!from && reference_parse(json_string_value(nm), &src, NULL) == 0) {
+        if (!strcmp(src.registry, ref.registry) && strcmp(src.repository, ref.repository))
+          from = strdup(src.repository);
+        reference_release(&src);
+      }
+    }
+    json_decref(mine);
+    json_decref(names);
+  }
   for (size_t i = 0; r == 0 && i <= img.manifest.nlayers; i++) {
     const struct descriptor *d = i < img.manifest.nlayers ? &img.manifest.layers[i] : &img.manifest.config;
     _cleanup_free_ char *path = store_blob_path(st, &d->digest);
-    r = registry_push_blob(&reg, path, &d->digest, d->size, NULL, err);
+    const char *how = "";
+    r = registry_push_blob(&reg, path, &d->digest, d->size, from, o->chunk, &how, err);
+    log_debug("blob sha256:%s %s%s%s", d->digest.hex, how, !strcmp(how, "mounted") ? " from " : "",
+              !strcmp(how, "mounted") ? from : "");
     if (r == 0 && o->progress)
-      fprintf(o->progress, "Copying blob sha256:%.12s done\n", d->digest.hex);
+      fprintf(o->progress, "Copying blob sha256:%.12s %s\n", d->digest.hex, how);
   }
   if (r == 0) {
     char *body = NULL;

@@ -22,6 +22,7 @@ struct pull_opts {
   FILE *progress;        /* NULL: quiet */
   bool live;             /* progress is a terminal: redraw a status line */
   bool json;             /* the command prints a JSON summary */
+  uint64_t chunk;        /* push: chunked uploads of this size (0: one PUT) */
 };
 
 /* What a pull did, for `--json` and the summary line. */

@@ -429,68 +429,124 @@ int registry_get_blob(struct registry *r, const struct descriptor *d, struct ing
   return rc;
 }
 
-int registry_push_blob(struct registry *r, const char *path, const struct digest *d,
-                       uint64_t size, const char *from, err_t *err)
+/* The upload URL from a Location header, with `extra` query appended. */
+static char *upload_url(const struct registry *r, const char *loc, const char *extra)
 {
-  _cleanup_free_ char *url = NULL;
-  char *put = NULL;
+  char *u = NULL;
+  const char *sep = strchr(loc, '?') ? "&" : "?";
+  int n = loc[0] == '/' ? asprintf(&u, "%s%s%s%s", r->endpoint, loc, extra ? sep : "", extra ? extra : "")
+                        : asprintf(&u, "%s%s%s", loc, extra ? sep : "", extra ? extra : "");
+  return n < 0 ? NULL : u;
+}
+
+static void reset_exchange(struct exchange *x, err_t *err)
+{
+  free(x->body);
+  memset(x, 0, sizeof(*x));
+  x->max = 1 << 20;
+  x->err = err;
+}
+
+/* PATCH the file in chunks; `loc` is updated from each answer. */
+static int upload_chunks(struct registry *r, const char *path, uint64_t size, uint64_t chunk,
+                         char *loc, size_t loc_cap, err_t *err)
+{
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return err_sys(err, "cannot open `%s` to upload", path);
+  char *buf = malloc(chunk);
+  if (!buf)
+    return err_sys(err, "cannot allocate an upload chunk");
+  int rc = 0;
+  for (uint64_t off = 0; rc == 0 && off < size; off += chunk) {
+    uint64_t n = size - off < chunk ? size - off : chunk;
+    if (pread(fd, buf, n, (off_t)off) != (ssize_t)n) {
+      rc = err_sys(err, "cannot read `%s`", path);
+      break;
+    }
+    _cleanup_free_ char *url = upload_url(r, loc, NULL), *range = NULL;
+    if (!url || asprintf(&range, "Content-Range: %llu-%llu", (unsigned long long)off,
+                         (unsigned long long)(off + n - 1)) < 0) {
+      rc = err_sys(err, "cannot build a chunk request");
+      break;
+    }
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    h = curl_slist_append(h, range);
+    struct exchange x = {.max = 1 << 20, .err = err};
+    long status = 0;
+    rc = request(r, "PATCH", url, h, buf, n, NULL, &x, &status, err);
+    curl_slist_free_all(h);
+    if (rc == 0 && status != 202)
+      rc = http_error(r, "uploading a chunk", status, &x, err);
+    if (rc == 0 && x.location[0])
+      snprintf(loc, loc_cap, "%s", x.location);
+    free(x.body);
+  }
+  free(buf);
+  return rc;
+}
+
+int registry_push_blob(struct registry *r, const char *path, const struct digest *d,
+                       uint64_t size, const char *from, uint64_t chunk, const char **how,
+                       err_t *err)
+{
+  _cleanup_free_ char *url = NULL, *put = NULL;
+  char dg[DIGEST_STR_LEN + 16], loc[2048];
   long status = 0;
+  int rc = -1;
   struct exchange x = {.max = 1 << 20, .err = err};
+  snprintf(dg, sizeof(dg), "digest=sha256:%s", d->hex);
   if (asprintf(&url, "%s/v2/%s/blobs/sha256:%s", r->endpoint, r->repository, d->hex) < 0)
     return err_sys(err, "cannot build a blob URL");
   if (request(r, "HEAD", url, NULL, NULL, 0, NULL, &x, &status, err) < 0)
-    return -1;
-  if (status == 200)
-    return 0; /* already there */
+    goto out;
+  if (status == 200) {
+    *how = "exists";
+    rc = 0;
+    goto out;
+  }
   free(url);
   url = NULL;
-  if (from && strcmp(from, r->repository)) {
-    if (asprintf(&url, "%s/v2/%s/blobs/uploads/?mount=sha256:%s&from=%s", r->endpoint,
-                 r->repository, d->hex, from) < 0)
-      return err_sys(err, "cannot build a mount URL");
-  } else if (asprintf(&url, "%s/v2/%s/blobs/uploads/", r->endpoint, r->repository) < 0) {
-    return err_sys(err, "cannot build an upload URL");
+  int n = from && strcmp(from, r->repository)
+              ? asprintf(&url, "%s/v2/%s/blobs/uploads/?mount=sha256:%s&from=%s", r->endpoint,
+                         r->repository, d->hex, from)
+              : asprintf(&url, "%s/v2/%s/blobs/uploads/", r->endpoint, r->repository);
+  if (n < 0) {
+    err_sys(err, "cannot build an upload URL");
+    goto out;
   }
-  memset(&x, 0, sizeof(x));
-  x.max = 1 << 20;
-  x.err = err;
+  reset_exchange(&x, err);
   if (request(r, "POST", url, NULL, "", 0, NULL, &x, &status, err) < 0)
-    goto fail;
-  if (status == 201)
-    goto done; /* mounted from the other repository */
+    goto out;
+  if (status == 201) { /* the registry mounted it from `from` */
+    *how = "mounted";
+    rc = 0;
+    goto out;
+  }
   if (status != 202) {
     http_error(r, "starting a blob upload", status, &x, err);
-    goto fail;
+    goto out;
   }
-  const char *loc = x.location;
-  const char *sep = strchr(loc, '?') ? "&" : "?";
-  int n = loc[0] == '/' ? asprintf(&put, "%s%s%sdigest=sha256:%s", r->endpoint, loc, sep, d->hex)
-                        : asprintf(&put, "%s%sdigest=sha256:%s", loc, sep, d->hex);
-  if (n < 0) {
+  snprintf(loc, sizeof(loc), "%s", x.location);
+  reset_exchange(&x, err);
+  if (chunk && upload_chunks(r, path, size, chunk, loc, sizeof(loc), err) < 0)
+    goto out;
+  put = upload_url(r, loc, dg);
+  if (!put) {
     err_sys(err, "cannot build the upload URL");
-    goto fail;
+    goto out;
   }
-  free(x.body);
-  memset(&x, 0, sizeof(x));
-  x.max = 1 << 20;
-  x.err = err;
   struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
-  int rc = request(r, "PUT", put, h, NULL, size, path, &x, &status, err);
+  rc = chunk ? request(r, "PUT", put, h, "", 0, NULL, &x, &status, err)
+             : request(r, "PUT", put, h, NULL, size, path, &x, &status, err);
   curl_slist_free_all(h);
-  if (rc < 0)
-    goto fail;
-  if (status != 201) {
-    http_error(r, "uploading a blob", status, &x, err);
-    goto fail;
-  }
-done:
-  free(put);
+  if (rc == 0 && status != 201)
+    rc = http_error(r, "finishing a blob upload", status, &x, err);
+  if (rc == 0)
+    *how = "uploaded";
+out:
   free(x.body);
-  return 0;
-fail:
-  free(put);
-  free(x.body);
-  return -1;
+  return rc;
 }
 
 int registry_put_manifest(struct registry *r, const char *ref, const char *body, size_t len,

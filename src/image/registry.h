@@ -39,8 +39,12 @@ int registry_get_blob(struct registry *r, const struct descriptor *d, struct ing
 
 /* Push: HEAD to skip blobs the registry has, cross-repo mount when `from`
  * names another repository on the same registry, else POST + PUT. */
+/* `chunk` > 0 uploads in PATCH chunks of that many bytes (distribution's
+ * "chunked upload"), else in one PUT.  *how says what happened: "exists",
+ * "mounted" or "uploaded". */
 int registry_push_blob(struct registry *r, const char *path, const struct digest *d,
-                       uint64_t size, const char *from, err_t *err);
+                       uint64_t size, const char *from, uint64_t chunk, const char **how,
+                       err_t *err);
 int registry_put_manifest(struct registry *r, const char *ref, const char *body, size_t len,
                           const char *media_type, err_t *err);
 

@@ -380,3 +380,31 @@ def test_load_docker_archives_and_oci_directories_from_other_tools(isola, root, 
     run(["tar", "-C", tmp_path / "ocidir", "-cf", bad, "oci-layout"], check=True)
     p = eng(isola, root, "load", "-i", bad)
     assert p.returncode == 125 and "neither an OCI image layout" in p.stderr
+
+
+def test_push_mounts_blobs_across_repositories_and_uploads_in_chunks(isola, root, registry,
+                                                                     two_layer_image, tmp_path):
+    assert eng(isola, root, "pull", "-q", "--tls-verify=false", two_layer_image).returncode == 0
+    dest = f"{registry.host}/mounted/copy:1"
+    p = eng(isola, root, "--log-level", "debug", "push", "--tls-verify=false", two_layer_image,
+            dest)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.count("mounted from test/two-layers") == 3, p.stderr  # 2 layers + config
+    info = json.loads(run(["skopeo", "inspect", "--tls-verify=false", f"docker://{dest}"]).stdout)
+    assert info["Digest"] == json.loads(eng(isola, root, "inspect", two_layer_image).stdout)[0]["Digest"]
+    # An image the registry has never seen, in 64 KiB PATCH chunks.
+    tarball = tmp_path / "fs.tar"
+    run(["tar", "-C", "/usr/share/perl", "-cf", tarball, "."], check=True)
+    assert eng(isola, root, "import", tarball, "localhost/tochunk:1").returncode == 0
+    chunked = f"{registry.host}/chunked/copy:1"
+    p = eng(isola, root, "--log-level", "debug", "push", "--tls-verify=false", "--chunk-size",
+            "65536", "localhost/tochunk:1", chunked)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.count(" uploaded") == 2, p.stderr  # layer and config
+    info = json.loads(run(["skopeo", "inspect", "--tls-verify=false", f"docker://{chunked}"]).stdout)
+    assert info["Digest"] == json.loads(eng(isola, root, "inspect", "localhost/tochunk:1").stdout)[0]["Digest"]
+    out = Path(run(["mktemp", "-d"]).stdout.strip())
+    try:
+        skopeo_copy(f"docker://{chunked}", f"dir:{out}", "--src-tls-verify=false")
+    finally:
+        run(["rm", "-rf", out])
