@@ -109,7 +109,9 @@ int cmd_pull(int argc, char **argv)
     o.live = true;
   }
   _cleanup_free_ char *auth = engine_auth_file(authflag);
+  _cleanup_free_ char *mirrors = path_join(engine_root, "registries.json");
   o.auth_file = auth;
+  o.mirrors = mirrors;
   _cleanup_err_ err_t err = NULL;
   struct store st;
   struct pull_result res;

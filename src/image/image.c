@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "image/layer.h"
 #include "image/reference.h"
@@ -268,10 +269,11 @@ void pull_result_release(struct pull_result *r)
   memset(r, 0, sizeof(*r));
 }
 
-int image_pull(struct store *st, const char *refstr, const struct pull_opts *o,
-               struct pull_result *res, err_t *err)
+/* One attempt from `host` (the image's registry or one of its mirrors);
+ * the image keeps its own name either way. */
+static int pull_from(struct store *st, const char *host, bool tls_verify, const char *refstr,
+                     const struct pull_opts *o, struct pull_result *res, err_t *err)
 {
-  memset(res, 0, sizeof(*res));
   double t0 = now_s();
   struct reference ref;
   if (reference_parse(refstr, &ref, err) < 0)
@@ -286,12 +288,13 @@ int image_pull(struct store *st, const char *refstr, const struct pull_opts *o,
   struct digest md, imd;
   struct image_config cfg = {0};
   int rc = -1;
-  if (registry_open(&reg, ref.registry, ref.repository, o->tls_verify, o->auth_file, err) < 0) {
+  if (registry_open(&reg, host, ref.repository, tls_verify, o->auth_file, err) < 0) {
     reference_release(&ref);
     return -1;
   }
   if (o->progress)
-    fprintf(o->progress, "Trying to pull %s...\n", name);
+    fprintf(o->progress, "Trying to pull %s%s%s...\n", name, strcmp(host, ref.registry) ? " from " : "",
+            strcmp(host, ref.registry) ? host : "");
   if (store_lock(st, false, err) < 0)
     goto out;
   if (fetch_manifest(&reg, st, at, ref.has_digest ? &ref.digest : NULL, &m, &md, err) < 0)
@@ -343,6 +346,51 @@ out:
   registry_release(&reg);
   reference_release(&ref);
   return rc;
+}
+
+static bool listed(json_t *arr, const char *host)
+{
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), host)) return true;
+  return false;
+}
+
+int image_pull(struct store *st, const char *refstr, const struct pull_opts *o,
+               struct pull_result *res, err_t *err)
+{
+  memset(res, 0, sizeof(*res));
+  struct reference ref;
+  if (reference_parse(refstr, &ref, err) < 0)
+    return -1;
+  json_t *conf = NULL;
+  if (o->mirrors && access(o->mirrors, F_OK) == 0 && json_load_path(o->mirrors, &conf, err) < 0) {
+    reference_release(&ref);
+    return err_context(err, "reading the mirror configuration");
+  }
+  json_t *insecure = json_object_get(conf, "insecure");
+  json_t *mirrors = json_object_get(json_object_get(conf, "mirrors"), ref.registry);
+  size_t i;
+  json_t *m;
+  int r = -1;
+  json_array_foreach(mirrors, i, m)
+  {
+    const char *host = json_string_value(m);
+    if (!host)
+      continue;
+    err_t why = NULL;
+    r = pull_from(st, host, o->tls_verify && !listed(insecure, host), refstr, o, res, &why);
+    if (r == 0)
+      break;
+    log_warn("mirror %s of %s: %s; trying the next source", host, ref.registry, err_msg(why));
+    err_free(&why);
+  }
+  if (r < 0)
+    r = pull_from(st, ref.registry, o->tls_verify && !listed(insecure, ref.registry), refstr, o,
+                  res, err);
+  json_decref(conf);
+  reference_release(&ref);
+  return r;
 }
 
 json_t *image_names_of(json_t *names, const struct digest *m)

@@ -23,6 +23,8 @@ struct pull_opts {
   bool live;             /* progress is a terminal: redraw a status line */
   bool json;             /* the command prints a JSON summary */
   uint64_t chunk;        /* push: chunked uploads of this size (0: one PUT) */
+  const char *mirrors;   /* registries.json: {"mirrors": {"HOST": ["MIRROR", …]},
+                          * "insecure": ["HOST", …]}; may be absent */
 };
 
 /* What a pull did, for `--json` and the summary line. */

@@ -408,3 +408,36 @@ def test_push_mounts_blobs_across_repositories_and_uploads_in_chunks(isola, root
         skopeo_copy(f"docker://{chunked}", f"dir:{out}", "--src-tls-verify=false")
     finally:
         run(["rm", "-rf", out])
+
+
+def test_bearer_token_auth_through_the_www_authenticate_challenge(isola, root, registry,
+                                                                  two_layer_image):
+    from harness.tokenproxy import TokenProxy
+    proxy = TokenProxy(registry.host)
+    try:
+        ref = two_layer_image.replace(registry.host, proxy.host)
+        p = eng(isola, root, "pull", "--tls-verify=false", ref)
+        assert p.returncode == 125
+        assert "refused access (HTTP 401)" in p.stderr and "isola login" in p.stderr
+        p = eng(isola, root, "login", "--tls-verify=false", "-u", USER, "-p", PASSWORD, proxy.host)
+        assert p.returncode == 0, p.stderr
+        p = eng(isola, root, "pull", "-q", "--tls-verify=false", ref)
+        assert p.returncode == 0, p.stderr
+        scopes = [q.get("scope", [""])[0] for q in proxy.token_requests]
+        assert "repository:test/two-layers:pull" in scopes
+        assert all(q.get("service") == ["isola-test"] for q in proxy.token_requests)
+    finally:
+        proxy.stop()
+
+
+def test_mirrors_are_tried_in_order_before_the_registry(isola, root, registry, two_layer_image):
+    root.mkdir(parents=True)
+    (root / "registries.json").write_text(json.dumps({
+        "mirrors": {"registry.invalid": ["127.0.0.1:1", registry.host]},
+        "insecure": ["127.0.0.1:1", registry.host]}))
+    name = two_layer_image.replace(registry.host, "registry.invalid")
+    p = eng(isola, root, "pull", "-q", name)
+    assert p.returncode == 0, p.stderr
+    assert "mirror 127.0.0.1:1 of registry.invalid" in p.stderr and "trying the next" in p.stderr
+    (img,) = json.loads(eng(isola, root, "images", "--format", "json").stdout)
+    assert f"{img['Repository']}:{img['Tag']}" == name, "named as asked, not after the mirror"
