@@ -613,14 +613,12 @@ int image_import(struct store *st, const char *tarball, const char *name, struct
   struct stat sb;
   if (fstat(fd, &sb) < 0)
     return err_sys(err, "cannot stat `%s`", tarball);
-  /* The tarball becomes the layer blob as it is; a plain tar's digest is
-   * also its diff_id.  Compressed tarballs would need the uncompressed
-   * digest as diff_id: refused with what to do. */
-  unsigned char magic[4] = {0};
-  if (pread(fd, magic, 4, 0) == 4 &&
-      ((magic[0] == 0x1f && magic[1] == 0x8b) || !memcmp(magic, "\x28\xb5\x2f\xfd", 4)))
-    return err_make(err, ENOTSUP, "`%s` is compressed; import takes a plain tar (decompress it "
-                                  "first, e.g. `gunzip -k`)", tarball);
+  /* The tarball becomes the layer blob as it is (plain, gzip or zstd);
+   * its diff_id is the digest of the uncompressed tar. */
+  struct digest diff_id;
+  const char *layer_type;
+  if (layer_diff_id(tarball, &diff_id, &layer_type, err) < 0)
+    return -1;
   struct hasher *h = hasher_new();
   char buf[65536];
   ssize_t n;
@@ -650,10 +648,11 @@ int image_import(struct store *st, const char *tarball, const char *name, struct
     else
       ingest_discard(&in);
   }
-  char ld[DIGEST_STR_LEN + 1];
+  char ld[DIGEST_STR_LEN + 1], dd[DIGEST_STR_LEN + 1];
   digest_format(&layer, ld);
+  digest_format(&diff_id, dd);
   json_t *cfg = json_pack("{ss ss s{ss s[s]} s{}}", "architecture", "amd64", "os", "linux", "rootfs",
-                          "type", "layers", "diff_ids", ld, "config");
+                          "type", "layers", "diff_ids", dd, "config");
   char *cfg_s = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(cfg);
   struct digest cd, md;
@@ -667,7 +666,7 @@ int image_import(struct store *st, const char *tarball, const char *name, struct
   json_t *man = r == 0 ? json_pack("{si ss s{ss ss sI} s[{ss ss sI}]}", "schemaVersion", 2,
                                    "mediaType", MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG,
                                    "digest", cds, "size", (json_int_t)strlen(cfg_s), "layers",
-                                   "mediaType", MT_OCI_LAYER, "digest", ld, "size",
+                                   "mediaType", layer_type, "digest", ld, "size",
                                    (json_int_t)sb.st_size)
                        : NULL;
   char *man_s = man ? json_dumps(man, JSON_COMPACT | JSON_SORT_KEYS) : NULL;

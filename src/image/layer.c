@@ -357,3 +357,42 @@ int layer_unpack_buffer(const void *data, size_t len, const char *dir, struct la
   archive_read_free(a);
   return r;
 }
+
+int layer_diff_id(const char *blob_path, struct digest *out, const char **media_type,
+                  err_t *err)
+{
+  struct archive *a = archive_read_new();
+  struct hasher *h = hasher_new();
+  int r = 0;
+  if (!a || !h) {
+    r = err_sys(err, "cannot start hashing `%s`", blob_path);
+    goto out;
+  }
+  archive_read_support_filter_gzip(a);
+  archive_read_support_filter_zstd(a);
+  archive_read_support_filter_none(a);
+  archive_read_support_format_raw(a);
+  struct archive_entry *e;
+  if (archive_read_open_filename(a, blob_path, 1 << 16) != ARCHIVE_OK ||
+      archive_read_next_header(a, &e) != ARCHIVE_OK) {
+    r = err_make(err, EIO, "cannot read `%s`: %s", blob_path, archive_error_string(a));
+    goto out;
+  }
+  int filter = archive_filter_code(a, 0);
+  *media_type = filter == ARCHIVE_FILTER_GZIP   ? "application/vnd.oci.image.layer.v1.tar+gzip"
+                : filter == ARCHIVE_FILTER_ZSTD ? "application/vnd.oci.image.layer.v1.tar+zstd"
+                                                : "application/vnd.oci.image.layer.v1.tar";
+  char buf[65536];
+  la_ssize_t n;
+  while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
+    hasher_update(h, buf, (size_t)n);
+  if (n < 0)
+    r = err_make(err, EIO, "cannot decompress `%s`: %s", blob_path, archive_error_string(a));
+  else
+    hasher_final(h, out);
+out:
+  hasher_free(h);
+  if (a)
+    archive_read_free(a);
+  return r;
+}

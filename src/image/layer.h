@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "image/digest.h"
 
 struct layer_stats {
   uint64_t entries, bytes, skipped_devices;
@@ -23,6 +24,11 @@ struct layer_stats {
 
 /* `dir` must exist and be empty. */
 int layer_unpack(const char *blob_path, const char *dir, struct layer_stats *stats, err_t *err);
+
+/* sha256 of the uncompressed stream of a (gzip, zstd or plain) tar: the
+ * diff_id an image config lists for it.  *compressed says which it was. */
+int layer_diff_id(const char *blob_path, struct digest *out, const char **media_type,
+                  err_t *err);
 
 /* Same from memory (fuzzing, tests). */
 int layer_unpack_buffer(const void *data, size_t len, const char *dir, struct layer_stats *stats,

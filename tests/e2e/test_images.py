@@ -218,10 +218,15 @@ def test_import_a_rootfs_tarball(isola, root, tmp_path, busybox_rootfs):
     assert p.returncode == 0, p.stderr
     info = json.loads(eng(isola, root, "inspect", "localhost/mine:1").stdout)[0]
     assert info["Id"] == p.stdout.strip() and len(info["RootFS"]["Layers"]) == 1
-    gz = tmp_path / "rootfs.tar.gz"
+    # Compressed tarballs too; the diff_id is the uncompressed tar's digest.
     run(["gzip", "-k", tarball], check=True)
-    p = eng(isola, root, "import", gz)
-    assert p.returncode == 125 and "is compressed; import takes a plain tar" in p.stderr
+    p = eng(isola, root, "import", tmp_path / "rootfs.tar.gz", "localhost/mine:gz")
+    assert p.returncode == 0, p.stderr
+    gz = json.loads(eng(isola, root, "inspect", "localhost/mine:gz").stdout)[0]
+    assert gz["RootFS"]["Layers"] == info["RootFS"]["Layers"]
+    assert gz["RootFS"]["Layers"][0] == "sha256:" + hashlib.sha256(tarball.read_bytes()).hexdigest()
+    p = eng(isola, root, "import", tmp_path / "missing.tar")
+    assert p.returncode == 125 and "missing.tar" in p.stderr
 
 
 def test_login_pull_and_logout_with_basic_auth(isola, root, auth_registry, tmp_path):

@@ -140,3 +140,39 @@ Test(layer, a_symlink_without_a_target_is_refused)
   cr_assert(strstr(err_msg(e), "symlink without a target"), "%s", err_msg(e));
   err_free(&e);
 }
+
+Test(layer, whiteouts_become_overlay_whiteouts_and_opaque_dirs)
+{
+  /* A tar made by hand: dir/, dir/.wh..wh..opq, dir/keep, .wh.gone */
+  static const char *const names[] = {"dir/", "dir/.wh..wh..opq", "dir/keep", ".wh.gone"};
+  static unsigned char tar[6 * 512];
+  memset(tar, 0, sizeof(tar));
+  for (int i = 0; i < 4; i++) {
+    unsigned char *h = tar + i * 512;
+    strcpy((char *)h, names[i]);
+    memcpy(h + 100, i == 0 ? "0000755" : "0000644", 8);
+    memcpy(h + 108, "0000000", 8);
+    memcpy(h + 116, "0000000", 8);
+    memcpy(h + 124, "00000000000", 12);
+    memcpy(h + 136, "00000000000", 12);
+    h[156] = i == 0 ? '5' : '0';
+    memcpy(h + 257, "ustar", 6);
+    memcpy(h + 263, "00", 2);
+    memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (int b = 0; b < 512; b++)
+      sum += h[b];
+    snprintf((char *)h + 148, 8, "%06o", sum);
+  }
+  cr_assert_eq(layer_unpack_buffer(tar, sizeof(tar), dir, NULL, NULL), 0);
+  char p[512], v[4] = {0};
+  snprintf(p, sizeof(p), "%s/dir", dir);
+  cr_assert_eq(getxattr(p, "trusted.overlay.opaque", v, sizeof(v)), 1);
+  cr_assert_eq(v[0], 'y');
+  cr_assert(in_layer("dir/keep", S_IFREG));
+  cr_assert_not(in_layer("dir/.wh..wh..opq", S_IFREG), "the marker itself is not kept");
+  struct stat sb;
+  snprintf(p, sizeof(p), "%s/gone", dir);
+  cr_assert_eq(lstat(p, &sb), 0);
+  cr_assert(S_ISCHR(sb.st_mode) && sb.st_rdev == 0, "a 0/0 character device");
+}
