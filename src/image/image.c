@@ -601,89 +601,64 @@ int image_gc(struct store *st, unsigned *nblobs, unsigned *nlayers, err_t *err)
   return r;
 }
 
+int image_commit_manifest(struct store *st, const struct digest *config, uint64_t config_size,
+                          const struct descriptor *layers, size_t n, struct digest *md, err_t *err)
+{
+  char cds[DIGEST_STR_LEN + 1];
+  digest_format(config, cds);
+  json_t *man = json_pack("{si ss s{ss ss sI} s[]}", "schemaVersion", 2, "mediaType",
+                          MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest", cds,
+                          "size", (json_int_t)config_size, "layers");
+  for (size_t i = 0; man && i < n; i++) {
+    char ld[DIGEST_STR_LEN + 1];
+    digest_format(&layers[i].digest, ld);
+    json_array_append_new(json_object_get(man, "layers"),
+                          json_pack("{ss ss sI}", "mediaType", layers[i].media_type, "digest", ld,
+                                    "size", (json_int_t)layers[i].size));
+  }
+  char *body = man ? json_dumps(man, JSON_COMPACT) : NULL;
+  json_decref(man);
+  if (!body)
+    return err_sys(err, "cannot build a manifest");
+  struct manifest m;
+  int r = store_put(st, body, strlen(body), md, err);
+  if (r == 0 && (r = manifest_parse(body, strlen(body), NULL, &m, err)) == 0) {
+    r = image_unpack_layers(st, &m, err);
+    manifest_release(&m);
+  }
+  free(body);
+  return r;
+}
+
 int image_import(struct store *st, const char *tarball, const char *name, struct digest *id,
                  err_t *err)
 {
   _cleanup_free_ char *norm = image_normalize(name, err);
   if (!norm)
     return -1;
-  _cleanup_close_ int fd = open(tarball, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return err_sys(err, "cannot open `%s`", tarball);
-  struct stat sb;
-  if (fstat(fd, &sb) < 0)
-    return err_sys(err, "cannot stat `%s`", tarball);
   /* The tarball becomes the layer blob as it is (plain, gzip or zstd);
    * its diff_id is the digest of the uncompressed tar. */
-  struct digest diff_id;
-  const char *layer_type;
-  if (layer_diff_id(tarball, &diff_id, &layer_type, err) < 0)
-    return -1;
-  struct hasher *h = hasher_new();
-  char buf[65536];
-  ssize_t n;
-  while (h && (n = read(fd, buf, sizeof(buf))) > 0)
-    hasher_update(h, buf, (size_t)n);
-  struct digest layer;
-  if (!h)
-    return err_sys(err, "cannot hash `%s`", tarball);
-  hasher_final(h, &layer);
-  hasher_free(h);
-  if (store_lock(st, false, err) < 0)
-    return -1;
-  int r = 0;
-  struct ingest in;
-  if (!store_has_blob(st, &layer)) {
-    r = ingest_open(st, &layer, (uint64_t)sb.st_size, &in, err);
-    if (r == 0 && in.size && ingest_reset(&in, err) < 0) {
-      ingest_close(&in);
-      r = -1;
-    }
-    if (r == 0 && lseek(fd, 0, SEEK_SET) < 0)
-      r = err_sys(err, "cannot rewind `%s`", tarball);
-    while (r == 0 && (n = read(fd, buf, sizeof(buf))) > 0)
-      r = ingest_write(&in, buf, (size_t)n, err);
-    if (r == 0)
-      r = ingest_commit(&in, err);
-    else
-      ingest_discard(&in);
-  }
-  char ld[DIGEST_STR_LEN + 1], dd[DIGEST_STR_LEN + 1];
-  digest_format(&layer, ld);
+  struct digest diff_id, cd, md;
+  struct descriptor layer = {0};
+  if (layer_diff_id(tarball, &diff_id, (const char **)&layer.media_type, err) < 0 ||
+      store_lock(st, false, err) < 0)
+    return err_context(err, "importing `%s`", tarball);
+  char dd[DIGEST_STR_LEN + 1];
   digest_format(&diff_id, dd);
   json_t *cfg = json_pack("{ss ss s{ss s[s]} s{}}", "architecture", "amd64", "os", "linux", "rootfs",
                           "type", "layers", "diff_ids", dd, "config");
   char *cfg_s = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(cfg);
-  struct digest cd, md;
-  if (r == 0 && !cfg_s)
-    r = err_sys(err, "cannot build the image config");
-  if (r == 0 && store_put(st, cfg_s, strlen(cfg_s), &cd, err) < 0)
-    r = -1;
-  char cds[DIGEST_STR_LEN + 1];
+  int r = cfg_s ? 0 : err_sys(err, "cannot build the image config");
   if (r == 0)
-    digest_format(&cd, cds);
-  json_t *man = r == 0 ? json_pack("{si ss s{ss ss sI} s[{ss ss sI}]}", "schemaVersion", 2,
-                                   "mediaType", MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG,
-                                   "digest", cds, "size", (json_int_t)strlen(cfg_s), "layers",
-                                   "mediaType", layer_type, "digest", ld, "size",
-                                   (json_int_t)sb.st_size)
-                       : NULL;
-  char *man_s = man ? json_dumps(man, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  json_decref(man);
-  if (r == 0 && (!man_s || store_put(st, man_s, strlen(man_s), &md, err) < 0))
-    r = -1;
-  struct manifest m;
-  if (r == 0 && manifest_parse(man_s, strlen(man_s), NULL, &m, err) == 0) {
-    r = image_unpack_layers(st, &m, err);
-    manifest_release(&m);
-  } else if (r == 0) {
-    r = -1;
-  }
+    r = store_put_file(st, tarball, NULL, &layer.digest, &layer.size, err);
+  if (r == 0)
+    r = store_put(st, cfg_s, strlen(cfg_s), &cd, err);
+  if (r == 0)
+    r = image_commit_manifest(st, &cd, strlen(cfg_s), &layer, 1, &md, err);
   free(cfg_s);
-  free(man_s);
   store_unlock(st);
-  if (r == 0 && store_lock(st, true, err) == 0) {
+  if (r == 0 && (r = store_lock(st, true, err)) == 0) {
     r = store_set_name(st, norm, &md, err);
     store_unlock(st);
     *id = cd;

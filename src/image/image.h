@@ -70,6 +70,11 @@ int image_import(struct store *st, const char *tarball, const char *name, struct
 int image_push(struct store *st, const char *what, const char *dest, const struct pull_opts *o,
                err_t *err);
 
+/* Store an OCI manifest for `config` and `layers` (already in the store)
+ * and unpack the layers; *md gets the manifest digest. */
+int image_commit_manifest(struct store *st, const struct digest *config, uint64_t config_size,
+                          const struct descriptor *layers, size_t n, struct digest *md, err_t *err);
+
 /* Unpack the image's layers that are not unpacked yet. */
 int image_unpack_layers(struct store *st, const struct manifest *m, err_t *err);
 

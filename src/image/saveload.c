@@ -141,52 +141,6 @@ int archive_save(struct store *st, char *const *images, int n, const char *out, 
 
 /* ---- load ---- */
 
-/* Copy a file into the store as a blob, checking it against `want` when
- * given (OCI layouts name blobs by digest) or naming it by its content
- * (docker archives name layers by path). */
-static int import_file(struct store *st, const char *path, const struct digest *want,
-                       struct digest *got, uint64_t *size, err_t *err)
-{
-  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  struct stat sb;
-  if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
-    return err_sys(err, "the archive has no regular file `%s`", path);
-  struct digest d;
-  if (want) {
-    d = *want;
-  } else {
-    struct hasher *h = hasher_new();
-    char buf[65536];
-    ssize_t n;
-    while (h && (n = read(fd, buf, sizeof(buf))) > 0)
-      hasher_update(h, buf, (size_t)n);
-    if (!h)
-      return err_sys(err, "cannot hash `%s`", path);
-    hasher_final(h, &d);
-    hasher_free(h);
-    lseek(fd, 0, SEEK_SET);
-  }
-  *got = d;
-  *size = (uint64_t)sb.st_size;
-  if (store_has_blob(st, &d))
-    return 0;
-  struct ingest in;
-  if (ingest_open(st, &d, (uint64_t)sb.st_size, &in, err) < 0)
-    return -1;
-  if (in.size && ingest_reset(&in, err) < 0) {
-    ingest_close(&in);
-    return -1;
-  }
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0)
-    if (ingest_write(&in, buf, (size_t)n, err) < 0) {
-      ingest_discard(&in);
-      return -1;
-    }
-  return ingest_commit(&in, err); /* checks the digest an OCI layout claimed */
-}
-
 static int blob_in(struct store *st, const char *dir, const struct digest *d, err_t *err)
 {
   _cleanup_free_ char *p = NULL;
@@ -194,7 +148,7 @@ static int blob_in(struct store *st, const char *dir, const struct digest *d, er
   uint64_t size;
   if (asprintf(&p, "%s/blobs/sha256/%s", dir, d->hex) < 0)
     return err_sys(err, "cannot build a path");
-  return import_file(st, p, d, &got, &size, err);
+  return store_put_file(st, p, d, &got, &size, err);
 }
 
 static int name_image(struct store *st, const char *name, const struct digest *md, FILE *report,
@@ -280,49 +234,32 @@ static int load_docker(struct store *st, const char *dir, json_t *list, FILE *re
     if (!cfg || !json_is_array(layers))
       return err_make(err, EINVAL, "manifest.json[%zu] needs Config and Layers", i);
     _cleanup_free_ char *cpath = path_join(dir, cfg);
-    struct digest cd, ld;
-    uint64_t csize, lsize;
-    if (strstr(cfg, "..") || import_file(st, cpath, NULL, &cd, &csize, err) < 0)
+    struct digest cd, md;
+    uint64_t csize;
+    if (strstr(cfg, "..") || store_put_file(st, cpath, NULL, &cd, &csize, err) < 0)
       return err_context(err, "manifest.json[%zu].Config `%s`", i, cfg);
-    char cds[DIGEST_STR_LEN + 1];
-    digest_format(&cd, cds);
-    json_t *man = json_pack("{si ss s{ss ss sI} s[]}", "schemaVersion", 2, "mediaType",
-                            MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest", cds,
-                            "size", (json_int_t)csize, "layers");
-    size_t j;
-    json_t *l;
-    json_array_foreach(layers, j, l)
-    {
-      const char *lp = json_string_value(l);
+    size_t nl = json_array_size(layers);
+    struct descriptor *descs = calloc(nl ? nl : 1, sizeof(*descs));
+    if (!descs)
+      return err_sys(err, "cannot load `%s`", cfg);
+    int r = 0;
+    for (size_t j = 0; r == 0 && j < nl; j++) {
+      const char *lp = json_string_value(json_array_get(layers, j));
       _cleanup_free_ char *lpath = lp ? path_join(dir, lp) : NULL;
-      if (!lp || strstr(lp, "..") || import_file(st, lpath, NULL, &ld, &lsize, err) < 0) {
-        json_decref(man);
-        return err_context(err, "manifest.json[%zu].Layers[%zu]", i, j);
-      }
       unsigned char magic[2] = {0};
+      if (!lp || strstr(lp, "..") ||
+          store_put_file(st, lpath, NULL, &descs[j].digest, &descs[j].size, err) < 0) {
+        r = err_context(err, "manifest.json[%zu].Layers[%zu]", i, j);
+        break;
+      }
       _cleanup_close_ int fd = open(lpath, O_RDONLY | O_CLOEXEC);
       if (fd < 0 || read(fd, magic, 2) < 0)
         magic[0] = 0;
-      char lds[DIGEST_STR_LEN + 1];
-      digest_format(&ld, lds);
-      json_array_append_new(json_object_get(man, "layers"),
-                            json_pack("{ss ss sI}", "mediaType",
-                                      magic[0] == 0x1f && magic[1] == 0x8b ? MT_OCI_LAYER_GZIP
-                                                                           : MT_OCI_LAYER,
-                                      "digest", lds, "size", (json_int_t)lsize));
+      descs[j].media_type = magic[0] == 0x1f && magic[1] == 0x8b ? MT_OCI_LAYER_GZIP : MT_OCI_LAYER;
     }
-    char *body = json_dumps(man, JSON_COMPACT);
-    json_decref(man);
-    struct digest md;
-    struct manifest parsed;
-    int r = body ? store_put(st, body, strlen(body), &md, err) : err_sys(err, "cannot build a manifest");
-    if (r == 0 && manifest_parse(body, strlen(body), NULL, &parsed, err) == 0) {
-      r = image_unpack_layers(st, &parsed, err);
-      manifest_release(&parsed);
-    } else if (r == 0) {
-      r = -1;
-    }
-    free(body);
+    if (r == 0)
+      r = image_commit_manifest(st, &cd, csize, descs, nl, &md, err);
+    free(descs);
     size_t k;
     json_t *tag;
     json_array_foreach(json_object_get(e, "RepoTags"), k, tag) if (r == 0) r =

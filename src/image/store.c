@@ -349,3 +349,47 @@ int store_remove_name(struct store *st, const char *name, err_t *err)
   json_decref(names);
   return r;
 }
+
+int store_put_file(struct store *st, const char *path, const struct digest *want,
+                   struct digest *got, uint64_t *size, err_t *err)
+{
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+    return err_sys(err, "`%s` is not a regular file", path);
+  struct digest d;
+  if (want) {
+    d = *want;
+  } else {
+    struct hasher *h = hasher_new();
+    char buf[65536];
+    ssize_t n;
+    while (h && (n = read(fd, buf, sizeof(buf))) > 0)
+      hasher_update(h, buf, (size_t)n);
+    if (!h)
+      return err_sys(err, "cannot hash `%s`", path);
+    hasher_final(h, &d);
+    hasher_free(h);
+    lseek(fd, 0, SEEK_SET);
+  }
+  *got = d;
+  *size = (uint64_t)sb.st_size;
+  if (store_has_blob(st, &d))
+    return 0;
+  struct ingest in;
+  if (ingest_open(st, &d, (uint64_t)sb.st_size, &in, err) < 0)
+    return -1;
+  if (in.size && ingest_reset(&in, err) < 0) {
+    ingest_close(&in);
+    return -1;
+  }
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0)
+    if (ingest_write(&in, buf, (size_t)n, err) < 0) {
+      ingest_discard(&in);
+      return -1;
+    }
+  return ingest_commit(&in, err); /* checks the digest an OCI layout claimed */
+}
+

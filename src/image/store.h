@@ -56,6 +56,10 @@ void ingest_discard(struct ingest *in); /* remove it */
 
 /* Whole blobs from memory (manifests, configs). */
 int store_put(struct store *st, const void *data, size_t len, struct digest *out, err_t *err);
+/* A file as a blob: checked against `want` when given (OCI layouts name
+ * blobs by digest), else named by its content. */
+int store_put_file(struct store *st, const char *path, const struct digest *want,
+                   struct digest *got, uint64_t *size, err_t *err);
 /* Read a blob back, checking its digest again; at most `max` bytes. */
 int store_get(const struct store *st, const struct digest *d, char **data, size_t *len,
               size_t max, err_t *err);
