@@ -495,20 +495,32 @@ int cmd_image(int argc, char **argv)
   return r < 0 ? fail(&err) : 0;
 }
 
-int cmd_save(int argc, char **argv)
+/* save and load: one required path option (-o FILE / -i FILE), then the
+ * store operation. */
+static int path_option(int argc, char **argv, const char *shortopt, const char *longopt,
+                       const char **value)
 {
-  const char *out = NULL;
+  const struct option opts[] = {{longopt, required_argument, NULL, shortopt[0]},
+                                {NULL, 0, NULL, 0}};
   int c;
   optind = 1;
-  static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-                                       {NULL, 0, NULL, 0}};
-  while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-    if (c != 'o')
-      goto usage;
-    out = optarg;
+  *value = NULL;
+  while ((c = getopt_long(argc, argv, shortopt, opts, NULL)) != -1) {
+    if (c != shortopt[0])
+      return -1;
+    *value = optarg;
   }
-  if (!out || optind >= argc)
-    goto usage;
+  return *value ? 0 : -1;
+}
+
+int cmd_save(int argc, char **argv)
+{
+  const char *out;
+  if (path_option(argc, argv, "o:", "output", &out) < 0 || optind >= argc) {
+    fprintf(stderr, "Usage: isola save -o FILE IMAGE...\n"
+                    "Writes an OCI image layout that is also a docker save archive.\n");
+    return EXIT_ENGINE;
+  }
   _cleanup_err_ err_t err = NULL;
   struct store st;
   int r = open_store(&st, &err);
@@ -516,26 +528,16 @@ int cmd_save(int argc, char **argv)
     r = archive_save(&st, argv + optind, argc - optind, out, &err);
   store_close(&st);
   return r < 0 ? fail(&err) : 0;
-usage:
-  fprintf(stderr, "Usage: isola save -o FILE IMAGE...\n"
-                  "Writes an OCI image layout that is also a docker save archive.\n");
-  return EXIT_ENGINE;
 }
 
 int cmd_load(int argc, char **argv)
 {
-  const char *in = NULL;
-  int c;
-  optind = 1;
-  static const struct option opts[] = {{"input", required_argument, NULL, 'i'},
-                                       {NULL, 0, NULL, 0}};
-  while ((c = getopt_long(argc, argv, "i:", opts, NULL)) != -1) {
-    if (c != 'i')
-      goto usage;
-    in = optarg;
+  const char *in;
+  if (path_option(argc, argv, "i:", "input", &in) < 0 || optind != argc) {
+    fprintf(stderr, "Usage: isola load -i FILE|DIR\n"
+                    "Reads an OCI image layout or a docker save archive (tar or directory).\n");
+    return EXIT_ENGINE;
   }
-  if (!in || optind != argc)
-    goto usage;
   _cleanup_err_ err_t err = NULL;
   struct store st;
   int r = open_store(&st, &err);
@@ -543,8 +545,4 @@ int cmd_load(int argc, char **argv)
     r = archive_load(&st, in, stdout, &err);
   store_close(&st);
   return r < 0 ? fail(&err) : 0;
-usage:
-  fprintf(stderr, "Usage: isola load -i FILE|DIR\n"
-                  "Reads an OCI image layout or a docker save archive (tar or directory).\n");
-  return EXIT_ENGINE;
 }
