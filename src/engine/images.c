@@ -264,6 +264,14 @@ static int gc(struct store *st, bool report, err_t *err)
   return 0;
 }
 
+static char *mount_point(const struct image *img)
+{
+  char *p = NULL;
+  if (asprintf(&p, "%s/mounts/%s", engine_root, img->manifest_digest.hex) < 0)
+    return NULL;
+  return p;
+}
+
 int cmd_rmi(int argc, char **argv)
 {
   bool force = false;
@@ -288,6 +296,18 @@ int cmd_rmi(int argc, char **argv)
   }
   int status = 0;
   for (int i = optind; i < argc; i++) {
+    /* A mounted image keeps its layers: its overlay reads them. */
+    struct image img;
+    if (image_load(&st, argv[i], &img, NULL, NULL) == 0) {
+      _cleanup_free_ char *mp = mount_point(&img);
+      image_release(&img);
+      if (mp && access(mp, F_OK) == 0) {
+        log_error("image `%s` is mounted at %s; run `isola image unmount %s` first", argv[i], mp,
+                  argv[i]);
+        status = EXIT_ENGINE;
+        continue;
+      }
+    }
     if (image_remove(&st, argv[i], force, &err) < 0) {
       log_err(err);
       err_free(&err);
@@ -389,14 +409,6 @@ int cmd_import(int argc, char **argv)
     return fail(&err);
   printf("%s\n", id.hex);
   return 0;
-}
-
-static char *mount_point(const struct image *img)
-{
-  char *p = NULL;
-  if (asprintf(&p, "%s/mounts/%s", engine_root, img->manifest_digest.hex) < 0)
-    return NULL;
-  return p;
 }
 
 /* isola image mount IMAGE: a read-only view of the image's root filesystem

@@ -141,6 +141,19 @@ int archive_save(struct store *st, char *const *images, int n, const char *out, 
 
 /* ---- load ---- */
 
+/* An archive member must resolve inside the archive: symlinks in it may
+ * not point a "layer" at a host file. */
+static int inside(const char *dir, const char *path, err_t *err)
+{
+  _cleanup_free_ char *root = realpath(dir, NULL), *real = realpath(path, NULL);
+  if (!root || !real)
+    return err_sys(err, "the archive has no `%s`", path);
+  size_t n = strlen(root);
+  if (strncmp(real, root, n) != 0 || real[n] != '/')
+    return err_make(err, EPERM, "archive member `%s` resolves outside the archive: refused", path);
+  return 0;
+}
+
 static int blob_in(struct store *st, const char *dir, const struct digest *d, err_t *err)
 {
   _cleanup_free_ char *p = NULL;
@@ -148,6 +161,8 @@ static int blob_in(struct store *st, const char *dir, const struct digest *d, er
   uint64_t size;
   if (asprintf(&p, "%s/blobs/sha256/%s", dir, d->hex) < 0)
     return err_sys(err, "cannot build a path");
+  if (inside(dir, p, err) < 0)
+    return -1;
   return store_put_file(st, p, d, &got, &size, err);
 }
 
@@ -236,7 +251,8 @@ static int load_docker(struct store *st, const char *dir, json_t *list, FILE *re
     _cleanup_free_ char *cpath = path_join(dir, cfg);
     struct digest cd, md;
     uint64_t csize;
-    if (strstr(cfg, "..") || store_put_file(st, cpath, NULL, &cd, &csize, err) < 0)
+    if (strstr(cfg, "..") || inside(dir, cpath, err) < 0 ||
+        store_put_file(st, cpath, NULL, &cd, &csize, err) < 0)
       return err_context(err, "manifest.json[%zu].Config `%s`", i, cfg);
     size_t nl = json_array_size(layers);
     struct descriptor *descs = calloc(nl ? nl : 1, sizeof(*descs));
@@ -247,7 +263,7 @@ static int load_docker(struct store *st, const char *dir, json_t *list, FILE *re
       const char *lp = json_string_value(json_array_get(layers, j));
       _cleanup_free_ char *lpath = lp ? path_join(dir, lp) : NULL;
       unsigned char magic[2] = {0};
-      if (!lp || strstr(lp, "..") ||
+      if (!lp || strstr(lp, "..") || inside(dir, lpath, err) < 0 ||
           store_put_file(st, lpath, NULL, &descs[j].digest, &descs[j].size, err) < 0) {
         r = err_context(err, "manifest.json[%zu].Layers[%zu]", i, j);
         break;

@@ -314,6 +314,9 @@ def test_image_mount_shows_the_merged_root_filesystem(isola, root, two_layer_ima
         check_merged_tree(top)
         with pytest.raises(OSError):
             (top / "new-file").write_text("x")  # read-only
+        busy = eng(isola, root, "rmi", two_layer_image)
+        assert busy.returncode == 125 and "is mounted at" in busy.stderr
+        check_merged_tree(top)
     finally:
         assert eng(isola, root, "image", "unmount", two_layer_image).returncode == 0
     assert not top.exists()
@@ -446,3 +449,20 @@ def test_mirrors_are_tried_in_order_before_the_registry(isola, root, registry, t
     assert "mirror 127.0.0.1:1 of registry.invalid" in p.stderr and "trying the next" in p.stderr
     (img,) = json.loads(eng(isola, root, "images", "--format", "json").stdout)
     assert f"{img['Repository']}:{img['Tag']}" == name, "named as asked, not after the mirror"
+
+
+def test_load_refuses_archive_members_that_point_outside(isola, root, tmp_path):
+    # A docker archive whose "layer" is a symlink to a host file.
+    d = tmp_path / "evil"
+    d.mkdir()
+    (d / "config.json").write_text('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}')
+    os.symlink("/etc/passwd", d / "layer.tar")
+    (d / "manifest.json").write_text(json.dumps(
+        [{"Config": "config.json", "RepoTags": ["localhost/evil:1"], "Layers": ["layer.tar"]}]))
+    archive = tmp_path / "evil.tar"
+    run(["tar", "-C", d, "-cf", archive, "."], check=True)
+    for src in (archive, d):
+        p = eng(isola, root, "load", "-i", src)
+        assert p.returncode == 125, p.stdout
+        assert "resolves outside the archive: refused" in p.stderr or "has no" in p.stderr, p.stderr
+    assert "localhost/evil" not in eng(isola, root, "images").stdout
