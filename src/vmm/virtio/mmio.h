@@ -1,0 +1,73 @@
+/* The virtio-mmio transport, version 2 (virtio 1.2 §4.2.2): the register
+ * block a driver uses to negotiate features, set up queues and kick them,
+ * in front of one device model.  Device models plug in through
+ * virtio_dev_ops; a guest that misprograms the transport gets the device
+ * marked DEVICE_NEEDS_RESET (§2.1.2), never the VMM stopped. */
+#ifndef ISOLA_VMM_VIRTIO_MMIO_H
+#define ISOLA_VMM_VIRTIO_MMIO_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "vmm/bus.h"
+#include "vmm/devices/irq.h"
+#include "vmm/memory.h"
+#include "vmm/virtio/queue.h"
+
+#define VIRTIO_MMIO_SIZE 0x1000
+#define VIRTIO_MAX_QUEUES 8
+#define VIRTIO_F_VERSION_1 (1ULL << 32)
+#define VIRTIO_F_EVENT_IDX (1ULL << 29)
+#define VIRTIO_F_INDIRECT_DESC (1ULL << 28)
+
+/* Device status bits, §2.1. */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 0x40
+#define VIRTIO_STATUS_FAILED 0x80
+
+struct virtio_mmio;
+
+struct virtio_dev_ops {
+  const char *name;
+  uint32_t device_id; /* §5: 2 block, 1 net, 4 rng, 19 vsock, 3 console */
+  uint64_t features;  /* VIRTIO_F_VERSION_1 is added by the transport */
+  int nqueues;
+  uint16_t queue_max;
+  void (*notify)(void *dev, struct virtio_mmio *m, int queue);
+  void (*config_read)(void *dev, uint64_t off, uint8_t *data, uint32_t len);
+  void (*config_write)(void *dev, uint64_t off, const uint8_t *data, uint32_t len);
+  void (*reset)(void *dev);
+};
+
+struct virtio_mmio {
+  pthread_mutex_t lock;
+  const struct virtio_dev_ops *ops;
+  void *dev;
+  const struct guest_mem *gm;
+  struct irq_line irq;
+  uint32_t status, int_status, config_generation;
+  uint32_t dev_features_sel, drv_features_sel, queue_sel;
+  uint64_t driver_features;
+  struct virtq queues[VIRTIO_MAX_QUEUES];
+};
+
+void virtio_mmio_init(struct virtio_mmio *m, const struct virtio_dev_ops *ops, void *dev,
+                      const struct guest_mem *gm, struct irq_line irq);
+void virtio_mmio_destroy(struct virtio_mmio *m);
+int virtio_mmio_attach(struct virtio_mmio *m, struct bus *mmio, uint64_t base, err_t *err);
+
+uint32_t virtio_mmio_read(struct virtio_mmio *m, uint64_t off);
+void virtio_mmio_write(struct virtio_mmio *m, uint64_t off, uint32_t v);
+
+/* Device side: the used ring of `queue` changed (interrupt if the driver
+ * wants one), or the device found the driver's data malformed. */
+void virtio_mmio_used(struct virtio_mmio *m, int queue);
+void virtio_mmio_broken(struct virtio_mmio *m, const char *why);
+
+/* "virtio_mmio.device=4K@0xd0001000:5" for the kernel command line. */
+int virtio_mmio_cmdline(uint64_t base, int irq, char *out, size_t len);
+
+#endif
