@@ -1,32 +1,17 @@
-/* isola login / logout: credentials in containers-auth.json format
- * ({"auths": {"HOST": {"auth": base64("user:password")}}}), the file Podman,
- * Buildah and skopeo read, checked against the registry before saving. */
+/* isola login / logout: credentials in the containers-auth.json file
+ * (image/authfile.h), checked against the registry before saving. */
 #include <errno.h>
 #include <getopt.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/file.h"
-#include "common/json.h"
 #include "common/log.h"
 #include "engine/engine.h"
+#include "image/authfile.h"
 #include "image/registry.h"
-
-static json_t *load_auths(const char *path, err_t *err)
-{
-  json_t *doc = NULL;
-  if (access(path, F_OK) < 0)
-    return json_pack("{s{}}", "auths");
-  if (json_load_path(path, &doc, err) < 0)
-    return NULL;
-  if (!json_is_object(json_object_get(doc, "auths")))
-    json_object_set_new(doc, "auths", json_object());
-  return doc;
-}
 
 int cmd_login(int argc, char **argv)
 {
@@ -85,24 +70,7 @@ int cmd_login(int argc, char **argv)
     log_err(err);
     return EXIT_ENGINE;
   }
-  json_t *doc = load_auths(path, &err);
-  if (!doc) {
-    log_err(err);
-    return EXIT_ENGINE;
-  }
-  size_t n = strlen(pair);
-  _cleanup_free_ char *enc = malloc(4 * ((n + 2) / 3) + 1);
-  if (!enc) {
-    json_decref(doc);
-    return EXIT_ENGINE;
-  }
-  EVP_EncodeBlock((unsigned char *)enc, (unsigned char *)pair, (int)n);
-  json_object_set_new(json_object_get(doc, "auths"), host, json_pack("{ss}", "auth", enc));
-  char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-  json_decref(doc);
-  r = text ? file_write_atomic(path, text, strlen(text), 0600, true, &err) : -1;
-  free(text);
-  if (r < 0) {
+  if (authfile_set(path, host, pair, &err) < 0) {
     log_err(err);
     return EXIT_ENGINE;
   }
@@ -130,21 +98,7 @@ int cmd_logout(int argc, char **argv)
   }
   _cleanup_free_ char *path = engine_auth_file(authflag);
   _cleanup_err_ err_t err = NULL;
-  json_t *doc = path ? load_auths(path, &err) : NULL;
-  if (!doc) {
-    log_err(err);
-    return EXIT_ENGINE;
-  }
-  if (json_object_del(json_object_get(doc, "auths"), argv[optind]) < 0) {
-    json_decref(doc);
-    log_error("not logged in to %s", argv[optind]);
-    return EXIT_ENGINE;
-  }
-  char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-  json_decref(doc);
-  int r = text ? file_write_atomic(path, text, strlen(text), 0600, true, &err) : -1;
-  free(text);
-  if (r < 0) {
+  if (!path || authfile_remove(path, argv[optind], &err) < 0) {
     log_err(err);
     return EXIT_ENGINE;
   }

@@ -224,7 +224,9 @@ int cmd_images(int argc, char **argv)
   json_object_foreach(names, k, v)
   {
     struct image img;
-    if (image_load(&st, k, &img, NULL, NULL) < 0) {
+    struct digest md;
+    if (digest_parse(json_string_value(v), &md, NULL) < 0 ||
+        image_load_manifest(&st, &md, &img, NULL) < 0) {
       log_warn("image `%s` is damaged in the store; `isola rmi %s` removes it", k, k);
       continue;
     }
@@ -264,14 +266,6 @@ static int gc(struct store *st, bool report, err_t *err)
   return 0;
 }
 
-static char *mount_point(const struct image *img)
-{
-  char *p = NULL;
-  if (asprintf(&p, "%s/mounts/%s", engine_root, img->manifest_digest.hex) < 0)
-    return NULL;
-  return p;
-}
-
 int cmd_rmi(int argc, char **argv)
 {
   bool force = false;
@@ -296,18 +290,6 @@ int cmd_rmi(int argc, char **argv)
   }
   int status = 0;
   for (int i = optind; i < argc; i++) {
-    /* A mounted image keeps its layers: its overlay reads them. */
-    struct image img;
-    if (image_load(&st, argv[i], &img, NULL, NULL) == 0) {
-      _cleanup_free_ char *mp = mount_point(&img);
-      image_release(&img);
-      if (mp && access(mp, F_OK) == 0) {
-        log_error("image `%s` is mounted at %s; run `isola image unmount %s` first", argv[i], mp,
-                  argv[i]);
-        status = EXIT_ENGINE;
-        continue;
-      }
-    }
     if (image_remove(&st, argv[i], force, &err) < 0) {
       log_err(err);
       err_free(&err);
@@ -418,13 +400,12 @@ static int image_mount_cmd(struct store *st, const char *what, bool mount_it, er
   struct image img;
   if (image_load(st, what, &img, NULL, err) < 0)
     return -1;
-  _cleanup_free_ char *mp = mount_point(&img);
-  _cleanup_free_ char *mounts = path_join(engine_root, "mounts");
+  _cleanup_free_ char *mp = image_mount_point(st, &img.manifest_digest);
   int r = 0;
-  if (!mp || !mounts) {
+  if (!mp) {
     r = err_sys(err, "cannot build the mount point");
   } else if (mount_it) {
-    if ((mkdir(mounts, 0700) < 0 && errno != EEXIST) || (mkdir(mp, 0755) < 0 && errno != EEXIST))
+    if (mkdir(mp, 0755) < 0 && errno != EEXIST)
       r = err_sys(err, "cannot create `%s`", mp);
     if (r == 0 && rootfs_unmount(mp, NULL) == 0 &&
         (r = rootfs_mount(st, &img, NULL, NULL, mp, err)) < 0)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -121,9 +122,7 @@ static void human(double b, char *out, size_t n)
 
 static double now_s(void)
 {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  return (double)clock_us(CLOCK_MONOTONIC) / 1e6;
 }
 
 /* The live status line: layers, bytes and rate, redrawn in place. */
@@ -406,8 +405,7 @@ json_t *image_names_of(json_t *names, const struct digest *m)
   return out;
 }
 
-static int load_by_manifest(struct store *st, const struct digest *md, struct image *img,
-                            err_t *err)
+int image_load_manifest(struct store *st, const struct digest *md, struct image *img, err_t *err)
 {
   memset(img, 0, sizeof(*img));
   char *data = NULL;
@@ -431,11 +429,30 @@ static int load_by_manifest(struct store *st, const struct digest *md, struct im
   return 0;
 }
 
+/* Mounted images with no name left are still images (gc keeps them): add
+ * them to the candidates under their manifest digest. */
+static void add_mounted(const struct store *st, json_t *cands)
+{
+  _cleanup_free_ char *mounts = path_join(st->dir, "mounts");
+  DIR *d = mounts ? opendir(mounts) : NULL;
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    char s[DIGEST_STR_LEN + 1];
+    struct digest md;
+    snprintf(s, sizeof(s), "sha256:%.64s", e->d_name);
+    if (digest_parse(s, &md, NULL) == 0 && !json_object_get(cands, s))
+      json_object_set_new(cands, s, json_string(s));
+  }
+  if (d)
+    closedir(d);
+}
+
 int image_load(struct store *st, const char *what, struct image *img, char **name, err_t *err)
 {
   json_t *names = NULL;
   if (store_names(st, &names, err) < 0)
     return -1;
+  add_mounted(st, names);
   struct digest md;
   const char *found = NULL;
   _cleanup_free_ char *norm = image_normalize(what, NULL);
@@ -446,7 +463,8 @@ int image_load(struct store *st, const char *what, struct image *img, char **nam
   } else {
     /* An ID (config digest) or a prefix of one, with or without sha256:. */
     const char *hex = strncmp(what, "sha256:", 7) ? what : what + 7;
-    size_t n = strlen(hex), matches = 0;
+    size_t n = strlen(hex);
+    bool ambiguous = false;
     const char *k;
     json_t *val;
     json_object_foreach(names, k, val)
@@ -454,18 +472,18 @@ int image_load(struct store *st, const char *what, struct image *img, char **nam
       struct digest d;
       struct image probe;
       if (n < 3 || digest_parse(json_string_value(val), &d, NULL) < 0 ||
-          load_by_manifest(st, &d, &probe, NULL) < 0)
+          image_load_manifest(st, &d, &probe, NULL) < 0)
         continue;
-      if (!strncmp(probe.id.hex, hex, n) && (!found || !digest_equal(&md, &d))) {
-        if (found && !digest_equal(&md, &d))
-          matches++;
+      bool hit = !strncmp(probe.id.hex, hex, n);
+      image_release(&probe);
+      if (hit && !found) {
         md = d;
         found = k;
-        matches++;
+      } else if (hit && !digest_equal(&md, &d)) {
+        ambiguous = true; /* several names of one image are not ambiguous */
       }
-      image_release(&probe);
     }
-    if (matches > 1) {
+    if (ambiguous) {
       err_make(err, EINVAL, "`%s` matches more than one image ID; give more digits", what);
       goto out;
     }
@@ -475,7 +493,7 @@ int image_load(struct store *st, const char *what, struct image *img, char **nam
     err_make(err, ENOENT, "no image `%s` in the store (see `isola images`)", what);
     goto out;
   }
-  if (digest_parse(json_string_value(v), &md, err) < 0 || load_by_manifest(st, &md, img, err) < 0)
+  if (digest_parse(json_string_value(v), &md, err) < 0 || image_load_manifest(st, &md, img, err) < 0)
     goto out;
   if (name)
     *name = strdup(found);
@@ -491,6 +509,14 @@ void image_release(struct image *img)
   image_config_release(&img->config);
   free(img->config_json);
   memset(img, 0, sizeof(*img));
+}
+
+char *image_mount_point(const struct store *st, const struct digest *manifest)
+{
+  char *p = NULL;
+  if (asprintf(&p, "%s/mounts/%s", st->dir, manifest->hex) < 0)
+    return NULL;
+  return p;
 }
 
 int image_tag(struct store *st, const char *source, const char *target, err_t *err)
@@ -514,6 +540,12 @@ int image_remove(struct store *st, const char *what, bool force, err_t *err)
   _cleanup_free_ char *name = NULL;
   if (image_load(st, what, &img, &name, err) < 0)
     return -1;
+  _cleanup_free_ char *mp = image_mount_point(st, &img.manifest_digest);
+  if (mp && access(mp, F_OK) == 0) {
+    image_release(&img);
+    return err_make(err, EBUSY, "image `%s` is mounted at %s; run `isola image unmount %s` first",
+                    what, mp, what);
+  }
   if (store_lock(st, true, err) < 0) {
     image_release(&img);
     return -1;
@@ -546,6 +578,19 @@ static void mark(json_t *keep, const struct digest *d)
   json_object_set_new(keep, d->hex, json_true());
 }
 
+/* Mark an image manifest, its config and its layers as reachable. */
+static void mark_image(struct store *st, json_t *keep, const struct digest *md)
+{
+  struct image img;
+  mark(keep, md);
+  if (image_load_manifest(st, md, &img, NULL) < 0)
+    return;
+  mark(keep, &img.manifest.config.digest);
+  for (size_t i = 0; i < img.manifest.nlayers; i++)
+    mark(keep, &img.manifest.layers[i].digest);
+  image_release(&img);
+}
+
 int image_gc(struct store *st, unsigned *nblobs, unsigned *nlayers, err_t *err)
 {
   *nblobs = *nlayers = 0;
@@ -559,17 +604,22 @@ int image_gc(struct store *st, unsigned *nblobs, unsigned *nlayers, err_t *err)
     json_object_foreach(names, k, v)
     {
       struct digest md;
-      struct image img;
-      if (digest_parse(json_string_value(v), &md, NULL) < 0)
-        continue;
-      mark(keep, &md);
-      if (load_by_manifest(st, &md, &img, NULL) < 0)
-        continue;
-      mark(keep, &img.manifest.config.digest);
-      for (size_t i = 0; i < img.manifest.nlayers; i++)
-        mark(keep, &img.manifest.layers[i].digest);
-      image_release(&img);
+      if (digest_parse(json_string_value(v), &md, NULL) == 0)
+        mark_image(st, keep, &md);
     }
+  /* A mounted image keeps its content whatever its names: its overlay
+   * reads the layers. */
+  if (r == 0) {
+    json_t *mounted = json_object();
+    add_mounted(st, mounted);
+    json_object_foreach(mounted, k, v)
+    {
+      struct digest md;
+      if (digest_parse(k, &md, NULL) == 0)
+        mark_image(st, keep, &md);
+    }
+    json_decref(mounted);
+  }
   /* Indexes are kept only while a name points at one of their images;
    * disks are named MANIFEST-HEX.FS. */
   static const char *const dirs[] = {"blobs/sha256", "layers", "disks"};

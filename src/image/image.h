@@ -52,13 +52,20 @@ struct image {
 
 /* `what` is a name (normalized like pull), an ID or a unique ID prefix. */
 int image_load(struct store *st, const char *what, struct image *img, char **name, err_t *err);
+/* The image whose manifest is `md` (a name's target). */
+int image_load_manifest(struct store *st, const struct digest *md, struct image *img, err_t *err);
 void image_release(struct image *img);
 
 /* Names pointing at the image with manifest `m`; json array of strings. */
 json_t *image_names_of(json_t *names, const struct digest *m);
 
+/* Where `image mount` puts an image: STORE/mounts/MANIFEST-HEX.  While it
+ * exists the image cannot be removed and gc keeps its content. */
+char *image_mount_point(const struct store *st, const struct digest *manifest);
+
 int image_tag(struct store *st, const char *source, const char *target, err_t *err);
-/* Remove a name, or every name of an ID; the content goes at the next gc. */
+/* Remove a name, or every name of an ID; the content goes at the next gc.
+ * A mounted image is refused. */
 int image_remove(struct store *st, const char *what, bool force, err_t *err);
 /* Remove blobs and unpacked layers no name reaches; counts what went. */
 int image_gc(struct store *st, unsigned *blobs, unsigned *layers, err_t *err);

@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "image/authfile.h"
 
 #define DOCKER_HUB "docker.io"
 #define DOCKER_HUB_ENDPOINT "https://registry-1.docker.io"
@@ -97,15 +98,6 @@ static size_t on_body(char *buf, size_t size, size_t n, void *opaque)
   return len;
 }
 
-static char *b64(const char *s)
-{
-  size_t n = strlen(s);
-  char *out = malloc(4 * ((n + 2) / 3) + 1);
-  if (out)
-    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-  return out;
-}
-
 /* One request; follows redirects; *status is the final HTTP status. */
 static int perform(struct registry *r, const char *method, const char *url,
                    struct curl_slist *headers, const void *upload, size_t upload_len,
@@ -124,7 +116,7 @@ static int perform(struct registry *r, const char *method, const char *url,
     if (asprintf(&authz, "Authorization: Bearer %s", r->token) > 0)
       h = curl_slist_append(h, authz);
   } else if (auth && r->basic) {
-    _cleanup_free_ char *enc = b64(r->basic);
+    _cleanup_free_ char *enc = authfile_base64(r->basic);
     if (enc && asprintf(&authz, "Authorization: Basic %s", enc) > 0)
       h = curl_slist_append(h, authz);
   }
@@ -306,28 +298,6 @@ static int http_error(struct registry *r, const char *what, long status, const s
   return rc;
 }
 
-char *registry_auth_lookup(const char *auth_file, const char *host)
-{
-  if (!auth_file || access(auth_file, R_OK) < 0)
-    return NULL;
-  json_t *doc = NULL;
-  if (json_load_path(auth_file, &doc, NULL) < 0)
-    return NULL;
-  const char *enc = json_string_value(
-      json_object_get(json_object_get(json_object_get(doc, "auths"), host), "auth"));
-  char *out = NULL;
-  if (enc) {
-    size_t n = strlen(enc);
-    unsigned char *dec = calloc(1, n + 4);
-    int m = dec ? EVP_DecodeBlock(dec, (const unsigned char *)enc, (int)n) : -1;
-    if (m > 0 && strchr((char *)dec, ':'))
-      out = strdup((char *)dec);
-    free(dec);
-  }
-  json_decref(doc);
-  return out;
-}
-
 int registry_open(struct registry *r, const char *host, const char *repository, bool tls_verify,
                   const char *auth_file, err_t *err)
 {
@@ -344,7 +314,7 @@ int registry_open(struct registry *r, const char *host, const char *repository, 
     registry_release(r);
     return err_sys(err, "cannot set up a client for %s", host);
   }
-  r->basic = registry_auth_lookup(auth_file, host);
+  r->basic = authfile_lookup(auth_file, host);
   return 0;
 }
 

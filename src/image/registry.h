@@ -51,8 +51,4 @@ int registry_put_manifest(struct registry *r, const char *ref, const char *body,
 /* GET /v2/ with the credentials: 0 when the registry lets us in. */
 int registry_ping(struct registry *r, err_t *err);
 
-/* Credentials from a containers-auth.json file: "user:password", free() it;
- * NULL when the file or the host is absent. */
-char *registry_auth_lookup(const char *auth_file, const char *host);
-
 #endif

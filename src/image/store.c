@@ -15,7 +15,8 @@
 
 static int mkdirs(const char *base, err_t *err)
 {
-  static const char *const subdirs[] = {"", "/blobs", "/blobs/sha256", "/ingest", "/layers"};
+  static const char *const subdirs[] = {"", "/blobs", "/blobs/sha256", "/ingest", "/layers",
+                                        "/mounts"};
   for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
     _cleanup_free_ char *p = NULL;
     if (asprintf(&p, "%s%s", base, subdirs[i]) < 0)

@@ -2,6 +2,7 @@
  *   blobs/sha256/HEX   verified blobs (manifests, configs, layers)
  *   ingest/HEX         partial downloads, hashed again on resume
  *   layers/HEX/        a layer blob unpacked, keyed by the blob's digest
+ *   mounts/HEX/        where `isola image mount` shows manifest HEX
  *   names.json         {"names": {"registry/repo:tag": "sha256:…"}}
  *   lock               flock: shared for readers and pulls, exclusive to
  *                      change names or collect garbage

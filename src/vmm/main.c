@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/cli.h"
 #include "common/log.h"
 #include "vmm/boot/boot.h"
@@ -60,13 +61,6 @@ static int parse_num(const char *opt, const char *s, long min, long max, long *o
   return 0;
 }
 
-static uint64_t now_us(clockid_t c)
-{
-  struct timespec ts;
-  clock_gettime(c, &ts);
-  return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 int main(int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -82,8 +76,8 @@ int main(int argc, char **argv)
       .cmdline = DEFAULT_CMDLINE,
       .ncpus = 1,
       .memory = 128 * MiB,
-      .start_wall_us = now_us(CLOCK_MONOTONIC),
-      .start_cpu_us = now_us(CLOCK_PROCESS_CPUTIME_ID),
+      .start_wall_us = clock_us(CLOCK_MONOTONIC),
+      .start_cpu_us = clock_us(CLOCK_PROCESS_CPUTIME_ID),
       .console_in = 0,
       .console_out = 1,
   };

@@ -136,22 +136,29 @@ static int set_msrs(struct vcpu *v, err_t *err)
       {0x1a0, 1},                                         /* MISC_ENABLE: fast strings */
       {0x2ff, (1 << 11) | 6},                             /* MTRRdefType: enabled, WB */
   };
-  /* One MSR per call, so that one KVM refuses does not hide the rest. */
+  enum { N = sizeof(msrs) / sizeof(msrs[0]) };
   union {
     struct kvm_msrs hdr;
-    uint8_t raw[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-  } one;
-  for (size_t i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++) {
-    memset(&one, 0, sizeof(one));
-    one.hdr.nmsrs = 1;
-    one.hdr.entries[0].index = msrs[i].index;
-    one.hdr.entries[0].data = msrs[i].value;
-    int r = ioctl(v->fd, KVM_SET_MSRS, &one);
+    uint8_t raw[sizeof(struct kvm_msrs) + N * sizeof(struct kvm_msr_entry)];
+  } batch;
+  /* One call sets them all; KVM stops at the first MSR it refuses (PVM
+   * lacks some), which is then skipped and the rest sent again. */
+  for (size_t start = 0; start < N;) {
+    memset(&batch, 0, sizeof(batch));
+    batch.hdr.nmsrs = (uint32_t)(N - start);
+    for (size_t i = start; i < N; i++) {
+      batch.hdr.entries[i - start].index = msrs[i].index;
+      batch.hdr.entries[i - start].data = msrs[i].value;
+    }
+    int r = ioctl(v->fd, KVM_SET_MSRS, &batch);
     if (r < 0)
       return err_sys(err, "vCPU %d: KVM_SET_MSRS failed", v->id);
-    if (r != 1)
+    start += (size_t)r;
+    if (start < N) {
       log_debug("vCPU %d: KVM does not accept MSR 0x%x; left at its default", v->id,
-                msrs[i].index);
+                msrs[start].index);
+      start++;
+    }
   }
   return 0;
 }

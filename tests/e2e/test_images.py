@@ -200,6 +200,9 @@ def test_push_is_read_by_skopeo_and_podman(isola, root, registry, tmp_path, two_
 def test_tag_rmi_and_prune_keep_shared_content(isola, root, two_layer_image):
     assert eng(isola, root, "pull", "-q", "--tls-verify=false", two_layer_image).returncode == 0
     assert eng(isola, root, "tag", two_layer_image, "localhost/copy:1").returncode == 0
+    image_id = json.loads(eng(isola, root, "inspect", two_layer_image).stdout)[0]["Id"]
+    by_id = json.loads(eng(isola, root, "inspect", image_id[:12]).stdout)[0]
+    assert by_id["Id"] == image_id, "an ID prefix names the image (two names, one image)"
     layers = sorted(p.name for p in (root / "images/layers").iterdir())
     assert eng(isola, root, "rmi", two_layer_image).returncode == 0
     assert sorted(p.name for p in (root / "images/layers").iterdir()) == layers, \
@@ -307,6 +310,7 @@ def check_merged_tree(top):
 
 def test_image_mount_shows_the_merged_root_filesystem(isola, root, two_layer_image):
     assert eng(isola, root, "pull", "-q", "--tls-verify=false", two_layer_image).returncode == 0
+    image_id = json.loads(eng(isola, root, "inspect", two_layer_image).stdout)[0]["Id"]
     p = eng(isola, root, "image", "mount", two_layer_image)
     assert p.returncode == 0, p.stderr
     top = Path(p.stdout.strip())
@@ -316,10 +320,21 @@ def test_image_mount_shows_the_merged_root_filesystem(isola, root, two_layer_ima
             (top / "new-file").write_text("x")  # read-only
         busy = eng(isola, root, "rmi", two_layer_image)
         assert busy.returncode == 125 and "is mounted at" in busy.stderr
+        # Its only name moved to another image, then a prune: the mounted
+        # image keeps its layers all the same.
+        tarball = root.parent / "other.tar"
+        run(["tar", "-C", "/usr/share/perl", "-cf", tarball, "."], check=True)
+        assert eng(isola, root, "import", tarball, "localhost/other:1").returncode == 0
+        assert eng(isola, root, "tag", "localhost/other:1", two_layer_image).returncode == 0
+        assert eng(isola, root, "image", "prune").returncode == 0
         check_merged_tree(top)
     finally:
-        assert eng(isola, root, "image", "unmount", two_layer_image).returncode == 0
+        # By ID: the name now belongs to the other image.
+        assert eng(isola, root, "image", "unmount", image_id).returncode == 0
     assert not top.exists()
+    assert eng(isola, root, "image", "prune").returncode == 0
+    assert not (root / "images/layers").exists() or len(list((root / "images/layers").iterdir())) == 1, \
+        "unmounted and unnamed: now collected (only localhost/other's layer is left)"
 
 
 @pytest.mark.parametrize("fs", ["erofs", "ext4"])

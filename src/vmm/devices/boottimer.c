@@ -2,23 +2,17 @@
 
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "vmm/layout.h"
-
-static uint64_t now_us(clockid_t c)
-{
-  struct timespec ts;
-  clock_gettime(c, &ts);
-  return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void bt_write(void *dev, uint64_t off, const uint8_t *data, uint32_t len)
 {
   const struct boottimer *t = dev;
   if (off != 0 || len != 1 || data[0] != BOOT_TIMER_MAGIC)
     return;
-  uint64_t wall = now_us(CLOCK_MONOTONIC) - t->start_wall_us;
-  uint64_t cpu = now_us(CLOCK_PROCESS_CPUTIME_ID) - t->start_cpu_us;
+  uint64_t wall = clock_us(CLOCK_MONOTONIC) - t->start_wall_us;
+  uint64_t cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID) - t->start_cpu_us;
   log_info("Guest-boot-time = %8llu us %4llu ms, %8llu CPU us %4llu CPU ms",
            (unsigned long long)wall, (unsigned long long)(wall / 1000), (unsigned long long)cpu,
            (unsigned long long)(cpu / 1000));

@@ -17,10 +17,6 @@ static inline void irq_line_set(const struct irq_line *l, bool level)
     l->set(l->ctx, l->irq, level);
 }
 
-#endif
-
-#ifndef ISOLA_VMM_DEVICES_STOP_HOOK
-#define ISOLA_VMM_DEVICES_STOP_HOOK
 /* How a device ends the VM (reset, power off): the VM records the first
  * request and stops every vCPU. */
 struct stop_hook {
@@ -33,4 +29,5 @@ static inline void stop_hook_fire(const struct stop_hook *h, int status, const c
   if (h->request)
     h->request(h->ctx, status, why);
 }
+
 #endif
