@@ -28,6 +28,7 @@
 #define LAYOUT_MMIO_START 0xd0000000ULL
 #define LAYOUT_MMIO_END 0x100000000ULL
 #define LAYOUT_BOOT_TIMER 0xd0000000ULL /* Firecracker's address: guests write 123 here */
+#define LAYOUT_VIRTIO 0xd0001000ULL     /* virtio-mmio slots, one page each */
 #define LAYOUT_IOAPIC 0xfec00000ULL
 #define LAYOUT_LAPIC 0xfee00000ULL
 #define LAYOUT_IDENTITY_MAP 0xfffbc000ULL /* KVM_SET_IDENTITY_MAP_ADDR (one page) */

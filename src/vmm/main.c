@@ -15,6 +15,7 @@
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/layout.h"
+#include "vmm/options.h"
 #include "vmm/vm.h"
 
 #define PROG "isola-vmm"
@@ -24,6 +25,8 @@ static void usage(FILE *out)
 {
   fputs("Usage: " PROG " --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N]\n"
         "                 [--memory MiB] [--hugepages] [--boot-timer] [--log-level L]\n"
+        "                 [--disk PATH[,ro][,id=NAME]]... [--net tap=NAME[,mac=MAC]]...\n"
+        "                 [--vsock cid=N,uds=PATH] [--rng]\n"
         "\n"
         "A KVM microVM monitor: one guest per process, its serial console (COM1)\n"
         "on stdin/stdout.  Exits 0 when the guest powers off or resets, 1 on a\n"
@@ -40,6 +43,18 @@ static void usage(FILE *out)
         "  --hugepages      back guest memory with 2 MiB hugepages\n"
         "  --boot-timer     log the time from start until the guest writes 123 to\n"
         "                   0xd0000000 (Firecracker's boot-timer device)\n"
+        "  --disk PATH[,ro][,id=NAME][,io=uring|sync]\n"
+        "                   a virtio-blk disk on a raw image file or block device\n"
+        "                   (vda, vdb... in order); ro: read-only; id: its serial\n"
+        "                   (20 bytes); io: io_uring (default) or synchronous I/O\n"
+        "  --net tap=NAME[,mac=MAC]\n"
+        "                   a virtio-net NIC on host tap NAME (attached if it\n"
+        "                   exists, else created for the VM's lifetime)\n"
+        "  --vsock cid=N,uds=PATH\n"
+        "                   virtio-vsock as guest CID N; host programs connect to\n"
+        "                   PATH and send \"CONNECT <port>\\n\"; guest connections to\n"
+        "                   host port P reach PATH_P (Firecracker's scheme)\n"
+        "  --rng            virtio-rng fed by the host's getrandom()\n"
         "  --log-level L    error, warn, info (default) or debug, on stderr\n"
         "  --dump-acpi DIR  write the guest's ACPI tables to DIR/<sig>.dat (for\n"
         "                   `iasl -d`) and exit without running the guest\n"
@@ -69,6 +84,8 @@ int main(int argc, char **argv)
       {"memory", required_argument, NULL, 'm'}, {"hugepages", no_argument, NULL, 'H'},
       {"boot-timer", no_argument, NULL, 'b'},    {"log-level", required_argument, NULL, 'l'},
       {"dump-acpi", required_argument, NULL, 'A'},
+      {"disk", required_argument, NULL, 'D'},    {"net", required_argument, NULL, 'N'},
+      {"vsock", required_argument, NULL, 'V'},   {"rng", no_argument, NULL, 'R'},
       {"version", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -106,6 +123,25 @@ int main(int argc, char **argv)
     case 'H': cfg.hugepages = true; break;
     case 'b': cfg.boot_timer = true; break;
     case 'A': cfg.dump_acpi = optarg; break;
+    case 'D':
+    case 'N':
+      if (cfg.ndisks + cfg.nnets == VM_MAX_VIRTIO) {
+        log_error("too many --disk and --net: a VM has at most %d virtio devices", VM_MAX_VIRTIO);
+        return 2;
+      }
+      /* fallthrough */
+    case 'V': {
+      _cleanup_err_ err_t e = NULL;
+      int r = c == 'D'   ? vmm_parse_disk(optarg, &cfg.disks[cfg.ndisks++], &e)
+              : c == 'N' ? vmm_parse_net(optarg, &cfg.nets[cfg.nnets++], &e)
+                         : vmm_parse_vsock(optarg, &cfg.vsock, &e);
+      if (r < 0) {
+        log_err(e);
+        return 2;
+      }
+      break;
+    }
+    case 'R': cfg.rng = true; break;
     case 'l': {
       enum log_level level;
       _cleanup_err_ err_t e = NULL;

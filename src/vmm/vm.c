@@ -54,7 +54,7 @@ static int load_guest(struct vm *vm, const struct vm_config *cfg, err_t *err)
     return err_sys(err, "cannot open kernel `%s`", cfg->kernel);
   if (kernel_load(&vm->mem, kfd, cfg->kernel, &vm->kernel, err) < 0)
     return -1;
-  struct boot_config bc = {.cmdline = cfg->cmdline, .ncpus = cfg->ncpus};
+  struct boot_config bc = {.cmdline = vm->cmdline, .ncpus = cfg->ncpus};
   if (cfg->initrd) {
     _cleanup_close_ int ifd = open(cfg->initrd, O_RDONLY | O_CLOEXEC);
     if (ifd < 0)
@@ -63,9 +63,9 @@ static int load_guest(struct vm *vm, const struct vm_config *cfg, err_t *err)
       return -1;
   }
   bool lm = vm->kernel.proto == BOOT_LINUX64;
-  if (boot_write_cmdline(&vm->mem, &vm->kernel, cfg->cmdline, err) < 0 ||
+  if (boot_write_cmdline(&vm->mem, &vm->kernel, vm->cmdline, err) < 0 ||
       mptable_write(&vm->mem, cfg->ncpus, err) < 0 ||
-      acpi_write(&vm->mem, cfg->ncpus, &vm->rsdp, err) < 0 ||
+      acpi_write(&vm->mem, cfg->ncpus, vm->acpi_devs, vm->nslots, &vm->rsdp, err) < 0 ||
       boot_write_gdt_and_page_tables(&vm->mem, lm, err) < 0)
     return -1;
   if (lm)
@@ -97,6 +97,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err)
   pthread_mutex_init(&vm->exit_lock, NULL);
   bus_init(&vm->pio, "port");
   bus_init(&vm->mmio, "MMIO");
+  if (evloop_init(&vm->loop, err) < 0)
+    return -1;
   if (cfg->ncpus < 1 || cfg->ncpus > VMM_MAX_CPUS)
     return err_make(err, EINVAL, "%d vCPUs asked; isola-vmm runs 1 to %d", cfg->ncpus,
                     VMM_MAX_CPUS);
@@ -106,8 +108,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err)
   if (kvm_open(&vm->kvm_fd, &vm->run_size, err) < 0 ||
       kvm_create_vm(vm->kvm_fd, &vm->vm_fd, err) < 0 ||
       guest_mem_create(&vm->mem, cfg->memory, cfg->hugepages, err) < 0 ||
-      kvm_set_memory(vm->vm_fd, &vm->mem, err) < 0 || load_guest(vm, cfg, err) < 0 ||
-      attach_devices(vm, cfg, err) < 0)
+      kvm_set_memory(vm->vm_fd, &vm->mem, err) < 0 || attach_devices(vm, cfg, err) < 0 ||
+      vm_attach_virtio(vm, cfg, err) < 0 || load_guest(vm, cfg, err) < 0)
     return -1;
   int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
   if (max > 0 && cfg->ncpus > max)
@@ -134,6 +136,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err)
 
 void vm_destroy(struct vm *vm)
 {
+  vm_release_virtio(vm); /* stops the device loop first */
+  evloop_destroy(&vm->loop);
   for (int i = 0; vm->vcpus && i < vm->ncpus; i++)
     vcpu_release(&vm->vcpus[i]);
   free(vm->vcpus);
@@ -236,8 +240,10 @@ int vm_run(struct vm *vm, err_t *err)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return err_sys(err, "cannot create a signalfd");
   }
-  int rc = 0;
-  for (int i = 0; i < vm->ncpus; i++) {
+  /* The device loop runs only for virtio devices: a VM without any keeps
+   * to one thread per vCPU. */
+  int rc = vm->nslots ? evloop_start(&vm->loop, err) : 0;
+  for (int i = 0; rc == 0 && i < vm->ncpus; i++) {
     int e = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
     if (e) {
       errno = e;
@@ -257,6 +263,7 @@ int vm_run(struct vm *vm, err_t *err)
       pthread_join(vm->vcpus[i].thread, NULL);
       vm->vcpus[i].started = false;
     }
+  evloop_stop(&vm->loop);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc < 0)
     return -1;

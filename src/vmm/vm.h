@@ -14,13 +14,30 @@
 #include <linux/kvm.h>
 
 #include "common/err.h"
+#include "vmm/boot/boot.h"
 #include "vmm/boot/kernel.h"
 #include "vmm/bus.h"
 #include "vmm/devices/boottimer.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/power.h"
 #include "vmm/devices/serial.h"
+#include "vmm/evloop.h"
 #include "vmm/memory.h"
+#include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
+#include "vmm/virtio/rng.h"
+#include "vmm/virtio/slot.h"
+#include "vmm/virtio/vsock.h"
+
+/* virtio-mmio slots: one page each after the boot timer, on the ISA IRQs
+ * nothing else uses (edge-triggered in the MP table and MADT). */
+#define VM_MAX_VIRTIO 9
+
+struct vm_net {
+  const char *tap;
+  uint8_t mac[6];
+  bool has_mac;
+};
 
 struct vm_config {
   const char *kernel;
@@ -33,6 +50,12 @@ struct vm_config {
   uint64_t start_wall_us, start_cpu_us; /* process start, for the boot timer */
   int console_in, console_out;          /* the serial console's fds */
   const char *dump_acpi;                /* write the ACPI tables here and stop */
+  struct virtio_blk_config disks[VM_MAX_VIRTIO];
+  int ndisks;
+  struct vm_net nets[VM_MAX_VIRTIO];
+  int nnets;
+  struct virtio_vsock_config vsock; /* cid 0: none */
+  bool rng;
 };
 
 struct vm;
@@ -69,6 +92,19 @@ struct vm {
   struct boottimer boottimer;
   uint64_t rsdp;
   bool devices_ready;
+  char *cmdline; /* the user's, plus the virtio devices */
+  struct evloop loop;
+  struct virtio_host vhost;
+  struct virtio_slot slots[VM_MAX_VIRTIO];
+  struct acpi_mmio_dev acpi_devs[VM_MAX_VIRTIO];
+  int nslots;
+  struct virtio_blk disks[VM_MAX_VIRTIO];
+  int ndisks;
+  struct virtio_net nets[VM_MAX_VIRTIO];
+  int nnets;
+  struct virtio_vsock vsock;
+  bool has_vsock;
+  struct virtio_rng rng;
   int console_in;
   int stop_fd; /* eventfd: a vCPU or device asks the main loop to stop */
   atomic_bool stopping;
@@ -84,6 +120,12 @@ void vm_destroy(struct vm *vm);
 /* Ask the VM to stop with `status` (0 guest exit, 1 error, 128+n signal);
  * later requests are ignored.  Safe from any thread. */
 void vm_request_stop(struct vm *vm, enum vm_exit kind, int status, const char *why);
+
+/* The virtio devices of `cfg`: opened, placed in MMIO slots, described on
+ * vm->cmdline and in vm->acpi_devs; released by vm_release_virtio() after
+ * the device loop stopped. */
+int vm_attach_virtio(struct vm *vm, const struct vm_config *cfg, err_t *err);
+void vm_release_virtio(struct vm *vm);
 
 /* vCPUs: created and configured by vm_create(), run by vm_run(). */
 int vcpu_create(struct vm *vm, struct vcpu *v, int id, err_t *err);

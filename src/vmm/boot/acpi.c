@@ -2,6 +2,7 @@
  * §5.2.9 flag HW_REDUCED_ACPI, with sleep control/status and reset
  * registers) -> DSDT, and the MADT listing CPUs and the IOAPIC. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm/boot/aml.h"
@@ -97,7 +98,30 @@ static int emit(struct writer *w, void *table, uint32_t len, size_t sum_at, uint
   return guest_mem_write(w->gm, *addr, b, len, err);
 }
 
-static int write_dsdt(struct writer *w, uint64_t *addr, err_t *err)
+/* Linux's virtio_mmio driver matches LNRO0005; the order of the devices
+ * is the order the guest names them (vda first). */
+static void virtio_devices(struct aml *sb, const struct acpi_mmio_dev *devs, int ndevs)
+{
+  for (int i = 0; i < ndevs; i++) {
+    uint8_t crs[] = {0x86, 0x09, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, /* Memory32Fixed, RW */
+                     0x89, 0x06, 0x00, 0x03, 0x01, 0, 0, 0, 0, /* Interrupt: consumer, edge, high */
+                     0x79, 0x00};
+    uint32_t base = (uint32_t)devs[i].base, irq = (uint32_t)devs[i].irq;
+    memcpy(crs + 4, &base, 4);
+    memcpy(crs + 8, &devs[i].len, 4);
+    memcpy(crs + 17, &irq, 4);
+    struct aml dev = {0};
+    char name[5];
+    snprintf(name, sizeof(name), "VR%02u", (unsigned)i % 100);
+    aml_name_string(&dev, "_HID", "LNRO0005");
+    aml_name_int(&dev, "_UID", (uint64_t)i);
+    aml_name_buffer(&dev, "_CRS", crs, sizeof(crs));
+    aml_device(sb, name, &dev);
+  }
+}
+
+static int write_dsdt(struct writer *w, const struct acpi_mmio_dev *devs, int ndevs,
+                      uint64_t *addr, err_t *err)
 {
   /* COM1 and the PS/2 keyboard controller, with their ports and IRQs, and
    * \_S5 so that the kernel powers off through the sleep control register
@@ -119,6 +143,7 @@ static int write_dsdt(struct writer *w, uint64_t *addr, err_t *err)
   aml_name_buffer(&kbd, "_CRS", kbd_crs, sizeof(kbd_crs));
   aml_device(&sb, "COM1", &com1);
   aml_device(&sb, "PS2K", &kbd);
+  virtio_devices(&sb, devs, ndevs);
   aml_scope(&body, "\\_SB_", &sb);
   aml_name_package(&body, "_S5_", s5, sizeof(s5));
   if (body.overflow)
@@ -177,11 +202,12 @@ static int write_madt(struct writer *w, int ncpus, uint64_t *addr, err_t *err)
   return emit(w, t, off, offsetof(struct acpi_header, checksum), addr, err);
 }
 
-int acpi_write(const struct guest_mem *gm, int ncpus, uint64_t *rsdp_addr, err_t *err)
+int acpi_write(const struct guest_mem *gm, int ncpus, const struct acpi_mmio_dev *devs, int ndevs,
+               uint64_t *rsdp_addr, err_t *err)
 {
   struct writer w = {gm, LAYOUT_ACPI + 64};
   uint64_t dsdt, fadt, madt, xsdt;
-  if (write_dsdt(&w, &dsdt, err) < 0 || write_fadt(&w, dsdt, &fadt, err) < 0 ||
+  if (write_dsdt(&w, devs, ndevs, &dsdt, err) < 0 || write_fadt(&w, dsdt, &fadt, err) < 0 ||
       write_madt(&w, ncpus, &madt, err) < 0)
     return -1;
   struct {

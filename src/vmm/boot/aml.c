@@ -4,7 +4,7 @@
 
 enum {
   AML_ZERO = 0x00, AML_ONE = 0x01, AML_NAME = 0x08, AML_BYTE = 0x0a, AML_WORD = 0x0b,
-  AML_DWORD = 0x0c, AML_QWORD = 0x0e, AML_SCOPE = 0x10, AML_BUFFER = 0x11, AML_PACKAGE = 0x12,
+  AML_DWORD = 0x0c, AML_STRING = 0x0d, AML_QWORD = 0x0e, AML_SCOPE = 0x10, AML_BUFFER = 0x11, AML_PACKAGE = 0x12,
   AML_EXT = 0x5b, AML_DEVICE = 0x82, AML_ROOT = 0x5c,
 };
 
@@ -71,6 +71,14 @@ void aml_name_int(struct aml *a, const char *name, uint64_t v)
   put8(a, AML_NAME);
   put_nameseg(a, name);
   put_int(a, v);
+}
+
+void aml_name_string(struct aml *a, const char *name, const char *s)
+{
+  put8(a, AML_NAME);
+  put_nameseg(a, name);
+  put8(a, AML_STRING);
+  put(a, s, strlen(s) + 1);
 }
 
 /* EISA IDs (§19.6.35): three letters in 5 bits each, big-endian, then four

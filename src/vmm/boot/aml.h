@@ -14,6 +14,7 @@ struct aml {
 };
 
 void aml_name_int(struct aml *a, const char *name, uint64_t v);
+void aml_name_string(struct aml *a, const char *name, const char *s);
 void aml_name_eisaid(struct aml *a, const char *name, const char *id); /* "PNP0501" */
 void aml_name_buffer(struct aml *a, const char *name, const uint8_t *data, size_t n);
 /* Name(name, Package() {v0, v1, ...}) of small integers. */

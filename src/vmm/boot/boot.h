@@ -40,9 +40,18 @@ int boot_write_pvh_info(const struct guest_mem *gm, const struct boot_config *bc
  * one ISA bus, the IOAPIC, ISA IRQs 0-15 identity-routed. */
 int mptable_write(const struct guest_mem *gm, int ncpus, err_t *err);
 
+/* A virtio-mmio device for the DSDT (a LNRO0005 device with its register
+ * page and edge-triggered interrupt). */
+struct acpi_mmio_dev {
+  uint64_t base;
+  uint32_t len;
+  int irq;
+};
+
 /* RSDP, XSDT, FADT (hardware-reduced), MADT, DSDT; *rsdp gets the RSDP's
  * address. */
-int acpi_write(const struct guest_mem *gm, int ncpus, uint64_t *rsdp, err_t *err);
+int acpi_write(const struct guest_mem *gm, int ncpus, const struct acpi_mmio_dev *devs, int ndevs,
+               uint64_t *rsdp, err_t *err);
 
 /* Write the tables reachable from the RSDP at `rsdp` as DIR/<sig>.dat. */
 int acpi_dump(const struct guest_mem *gm, uint64_t rsdp, const char *dir, err_t *err);

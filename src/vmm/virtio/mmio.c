@@ -1,7 +1,9 @@
 #include "vmm/virtio/mmio.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -29,6 +31,8 @@ void virtio_mmio_init(struct virtio_mmio *m, const struct virtio_dev_ops *ops, v
   m->dev = dev;
   m->gm = gm;
   m->irq = irq;
+  for (int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+    m->kick_fd[i] = -1;
 }
 
 void virtio_mmio_destroy(struct virtio_mmio *m)
@@ -53,6 +57,7 @@ static void reset(struct virtio_mmio *m)
   m->driver_features = 0;
   m->dev_features_sel = m->drv_features_sel = m->queue_sel = 0;
   memset(m->queues, 0, sizeof(m->queues));
+  m->gen++;
   if (m->ops->reset)
     m->ops->reset(m->dev);
   update_irq(m);
@@ -84,7 +89,10 @@ static void set_status(struct virtio_mmio *m, uint32_t v)
     if ((m->driver_features & ~offered(m)) || !(m->driver_features & VIRTIO_F_VERSION_1))
       v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
   }
+  bool starting = (v & VIRTIO_STATUS_DRIVER_OK) && !(m->status & VIRTIO_STATUS_DRIVER_OK);
   m->status = v | (m->status & VIRTIO_STATUS_NEEDS_RESET);
+  if (starting && m->ops->activate)
+    m->ops->activate(m->dev, m->driver_features);
 }
 
 static void queue_ready(struct virtio_mmio *m, struct virtq *q, uint32_t v)
@@ -183,8 +191,88 @@ void virtio_mmio_write(struct virtio_mmio *m, uint64_t off, uint32_t v)
   default: break;
   }
   pthread_mutex_unlock(&m->lock);
-  if (notify >= 0 && m->ops->notify)
+  if (notify < 0)
+    return;
+  if (m->kick_fd[notify] >= 0) {
+    uint64_t one = 1;
+    if (write(m->kick_fd[notify], &one, sizeof(one)) < 0)
+      log_warn("virtio-%s: cannot kick queue %d: %s", m->ops->name, notify, strerror(errno));
+  } else if (m->ops->notify) {
     m->ops->notify(m->dev, m, notify);
+  }
+}
+
+static bool live_locked(const struct virtio_mmio *m)
+{
+  return (m->status & VIRTIO_STATUS_DRIVER_OK) && !(m->status & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+void virtio_mmio_kicked(struct virtio_mmio *m, int queue)
+{
+  pthread_mutex_lock(&m->lock);
+  bool live = live_locked(m);
+  pthread_mutex_unlock(&m->lock);
+  if (live && m->ops->notify)
+    m->ops->notify(m->dev, m, queue);
+}
+
+bool virtio_mmio_queue_live(struct virtio_mmio *m, int queue)
+{
+  pthread_mutex_lock(&m->lock);
+  bool live = live_locked(m) && m->queues[queue].ready;
+  pthread_mutex_unlock(&m->lock);
+  return live;
+}
+
+int virtio_mmio_pop(struct virtio_mmio *m, int queue, struct virtq_req *req)
+{
+  int r = 0;
+  err_t e = NULL;
+  pthread_mutex_lock(&m->lock);
+  if (live_locked(m)) {
+    r = virtq_pop(m->gm, &m->queues[queue], req, &e);
+    req->gen = m->gen;
+    if (r < 0) {
+      broken_locked(m, err_msg(e));
+      err_free(&e);
+    }
+  }
+  pthread_mutex_unlock(&m->lock);
+  return r;
+}
+
+void virtio_mmio_unpop(struct virtio_mmio *m, int queue, uint16_t n)
+{
+  pthread_mutex_lock(&m->lock);
+  m->queues[queue].last_avail -= n;
+  pthread_mutex_unlock(&m->lock);
+}
+
+void virtio_mmio_push(struct virtio_mmio *m, int queue, const struct virtq_req *req,
+                      uint32_t written)
+{
+  err_t e = NULL;
+  pthread_mutex_lock(&m->lock);
+  struct virtq *q = &m->queues[queue];
+  if (req->gen == m->gen && q->ready) {
+    if (virtq_push(m->gm, q, req->head, written, &e) < 0) {
+      broken_locked(m, err_msg(e));
+      err_free(&e);
+    } else if (virtq_needs_interrupt(m->gm, q)) {
+      m->int_status |= INT_USED_BUFFER;
+      update_irq(m);
+    }
+  }
+  pthread_mutex_unlock(&m->lock);
+}
+
+void virtio_mmio_config_changed(struct virtio_mmio *m)
+{
+  pthread_mutex_lock(&m->lock);
+  m->config_generation++;
+  m->int_status |= INT_CONFIG_CHANGE;
+  update_irq(m);
+  pthread_mutex_unlock(&m->lock);
 }
 
 void virtio_mmio_used(struct virtio_mmio *m, int queue)

@@ -40,10 +40,14 @@ struct virtio_dev_ops {
   void (*config_read)(void *dev, uint64_t off, uint8_t *data, uint32_t len);
   void (*config_write)(void *dev, uint64_t off, const uint8_t *data, uint32_t len);
   void (*reset)(void *dev);
+  /* The driver set DRIVER_OK having accepted `features` (under the
+   * transport's lock, on a vCPU thread). */
+  void (*activate)(void *dev, uint64_t features);
 };
 
 struct virtio_mmio {
   pthread_mutex_t lock;
+  uint32_t gen; /* bumped by every reset: requests popped before it are dropped */
   const struct virtio_dev_ops *ops;
   void *dev;
   const struct guest_mem *gm;
@@ -52,6 +56,10 @@ struct virtio_mmio {
   uint32_t dev_features_sel, drv_features_sel, queue_sel;
   uint64_t driver_features;
   struct virtq queues[VIRTIO_MAX_QUEUES];
+  /* Per-queue eventfds signalled on QueueNotify (by KVM through an
+   * ioeventfd, or by the MMIO write handler): the device loop then calls
+   * virtio_mmio_kicked().  -1: the write calls the device directly. */
+  int kick_fd[VIRTIO_MAX_QUEUES];
 };
 
 void virtio_mmio_init(struct virtio_mmio *m, const struct virtio_dev_ops *ops, void *dev,
@@ -61,6 +69,25 @@ int virtio_mmio_attach(struct virtio_mmio *m, struct bus *mmio, uint64_t base, e
 
 uint32_t virtio_mmio_read(struct virtio_mmio *m, uint64_t off);
 void virtio_mmio_write(struct virtio_mmio *m, uint64_t off, uint32_t v);
+
+/* The device loop saw `queue` kicked: run the device's notify handler if
+ * the driver is still live (DRIVER_OK, no reset pending). */
+void virtio_mmio_kicked(struct virtio_mmio *m, int queue);
+
+/* Device side, under the transport's lock: take the next request of
+ * `queue` (1), none (0), or a malformed ring (-1: the device is marked
+ * NEEDS_RESET); give a request back with `written` bytes and interrupt the
+ * driver if it wants.  Requests popped before a reset are dropped. */
+int virtio_mmio_pop(struct virtio_mmio *m, int queue, struct virtq_req *req);
+void virtio_mmio_push(struct virtio_mmio *m, int queue, const struct virtq_req *req,
+                      uint32_t written);
+/* Give back the last `n` requests popped and not pushed (a device that ran
+ * out of room for them). */
+void virtio_mmio_unpop(struct virtio_mmio *m, int queue, uint16_t n);
+/* Whether `queue` is set up and the driver is running. */
+bool virtio_mmio_queue_live(struct virtio_mmio *m, int queue);
+/* Raise a configuration-change interrupt (link status, capacity). */
+void virtio_mmio_config_changed(struct virtio_mmio *m);
 
 /* Device side: the used ring of `queue` changed (interrupt if the driver
  * wants one), or the device found the driver's data malformed. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/uio.h>
 
 /* §2.7.5-2.7.8 layouts. */
 #define DESC_SIZE 16
@@ -219,4 +220,27 @@ uint64_t virtq_req_write(const struct guest_mem *gm, const struct virtq_req *req
                          const void *src, uint64_t len)
 {
   return copy(gm, req, true, off, (uint8_t *)src, len);
+}
+
+int virtq_req_iov(const struct guest_mem *gm, const struct virtq_req *req, bool write, uint64_t off,
+                  uint64_t len, struct iovec *iov, int max)
+{
+  int n = 0;
+  for (int i = 0; i < req->n && len > 0; i++) {
+    const struct virtq_buf *b = &req->bufs[i];
+    if (b->write != write)
+      continue;
+    if (off >= b->len) {
+      off -= b->len;
+      continue;
+    }
+    uint64_t take = b->len - off < len ? b->len - off : len;
+    void *p = guest_mem_ptr(gm, b->addr + off, take);
+    if (!p || n == max)
+      return -1;
+    iov[n++] = (struct iovec){p, take};
+    len -= take;
+    off = 0;
+  }
+  return len == 0 ? n : -1;
 }

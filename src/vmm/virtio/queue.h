@@ -39,6 +39,7 @@ struct virtq_buf {
 
 struct virtq_req {
   uint16_t head;
+  uint32_t gen; /* the transport's reset generation when popped */
   int n;
   struct virtq_buf bufs[VIRTQ_MAX_SEGS];
   uint64_t readable, writable; /* bytes */
@@ -67,5 +68,12 @@ uint64_t virtq_req_read(const struct guest_mem *gm, const struct virtq_req *req,
                         void *dst, uint64_t len);
 uint64_t virtq_req_write(const struct guest_mem *gm, const struct virtq_req *req, uint64_t off,
                          const void *src, uint64_t len);
+
+/* Host iovecs for `len` bytes of a request's readable (write=false) or
+ * writable buffers from byte `off`, for direct I/O into guest memory.
+ * Returns the count, or -1 when the buffers end early or `max` is short. */
+struct iovec;
+int virtq_req_iov(const struct guest_mem *gm, const struct virtq_req *req, bool write, uint64_t off,
+                  uint64_t len, struct iovec *iov, int max);
 
 #endif

@@ -43,7 +43,7 @@ Test(boot, e820_map_is_ram_reserved_bios_and_ram_above_1m)
 Test(boot, acpi_tables_have_valid_checksums_and_list_every_cpu)
 {
   uint64_t rsdp;
-  cr_assert_eq(acpi_write(&gm, 6, &rsdp, NULL), 0);
+  cr_assert_eq(acpi_write(&gm, 6, NULL, 0, &rsdp, NULL), 0);
   const uint8_t *r = at(rsdp);
   cr_assert_eq(memcmp(r, "RSD PTR ", 8), 0);
   cr_assert_eq(boot_checksum(r, 20), 0);

@@ -1,0 +1,41 @@
+/* The device event loop: one thread, apart from the vCPUs, that waits on
+ * every device's file descriptors with epoll (queue kicks from ioeventfd,
+ * tap and socket readiness, io_uring completions) and runs the device's
+ * handler for each.  Device models therefore run single-threaded; vCPUs only
+ * touch their registers.  Timers (rate limiting) plug in as timerfds. */
+#ifndef ISOLA_VMM_EVLOOP_H
+#define ISOLA_VMM_EVLOOP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef void (*evloop_fn)(void *ctx, uint32_t events);
+
+struct evloop_handler;
+
+struct evloop {
+  int epfd;
+  int stop_fd;
+  pthread_t thread;
+  bool running;
+  struct evloop_handler *handlers; /* freed when the loop is destroyed */
+  struct evloop_handler *graveyard;
+};
+
+int evloop_init(struct evloop *l, err_t *err);
+/* Watch `fd` for `events` (EPOLLIN, EPOLLOUT, EPOLLET...); the handler runs
+ * on the loop's thread.  An fd is added once. */
+int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_fn fn, void *ctx, err_t *err);
+int evloop_modify(struct evloop *l, int fd, uint32_t events, err_t *err);
+void evloop_remove(struct evloop *l, int fd);
+/* Run the loop on its own thread until evloop_stop(). */
+int evloop_start(struct evloop *l, err_t *err);
+void evloop_stop(struct evloop *l);
+void evloop_destroy(struct evloop *l);
+/* Run handlers for what is ready now, waiting up to timeout_ms (tests). */
+int evloop_poll_once(struct evloop *l, int timeout_ms);
+
+#endif
