@@ -10,8 +10,9 @@
  * isola.hostile=1 first corrupts the rng queue (an available index far past
  * the ring): the device must report NEEDS_RESET, and work again after the
  * driver resets it.
- * isola.mib=N on a disk reads then writes isola.mib MiB in 1 MiB requests between
- * "bench: start" and "bench: end" lines (bench/blk times them). */
+ * isola.mib=N on a disk reads then writes N MiB in 1 MiB requests, then makes
+ * isola.iops=K 4 KiB reads at scattered sectors, each phase between "bench:
+ * start X" and "bench: end X" lines (bench/blk times them). */
 #include "virtio.h"
 
 #define BLK_F_RO (1ULL << 5)
@@ -110,7 +111,7 @@ static void test_blk(struct vdev *d, int index)
   check(blk_io(d, 0, sectors, data, 512) == 1, "blk: a read past the end fails");
 }
 
-static void bench_blk(struct vdev *d, uint64_t mib)
+static void bench_blk(struct vdev *d, uint64_t mib, uint64_t iops)
 {
   virtio_init(d, BLK_F_FLUSH);
   virtio_queue(d, &q0, 0);
@@ -125,6 +126,13 @@ static void bench_blk(struct vdev *d, uint64_t mib)
     ok = blk_io(d, 1, i * 2048, data, sizeof(data)) == 0;
   ok = ok && blk_io(d, 4, 0, NULL, 0) == 0;
   printf("bench: end write\n");
+  printf("bench: start randread\n");
+  uint64_t x = 12345, sectors = mib * 2048;
+  for (uint64_t i = 0; i < iops && ok; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    ok = blk_io(d, 0, ((x >> 33) % (sectors / 8)) * 8, data, 4096) == 0;
+  }
+  printf("bench: end randread\n");
   check(ok, "bench: blk");
 }
 
@@ -271,7 +279,7 @@ void guest_main(void)
     if (d->id == 4)
       test_rng(d);
     else if (d->id == 2 && mib)
-      bench_blk(d, mib);
+      bench_blk(d, mib, cmdline_number(b.cmdline, "isola.iops", 1000));
     else if (d->id == 2)
       test_blk(d, disks++);
     else if (d->id == 1)

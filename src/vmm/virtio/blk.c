@@ -45,10 +45,14 @@ static void put_status(struct virtio_blk *b, struct blk_inflight *f, uint8_t sta
                        uint32_t data)
 {
   struct virtio_mmio *m = b->m;
-  virtq_req_write(m->gm, &f->req, f->req.writable - 1, &status, 1);
   if (status != S_OK)
     b->errors++;
-  virtio_mmio_push(m, 0, &f->req, data + 1);
+  if (f->req.writable == 0) {
+    virtio_mmio_push(m, 0, &f->req, 0); /* no room even for the status byte */
+  } else {
+    virtq_req_write(m->gm, &f->req, f->req.writable - 1, &status, 1);
+    virtio_mmio_push(m, 0, &f->req, data + 1);
+  }
   f->next_free = b->free;
   b->free = f;
 }

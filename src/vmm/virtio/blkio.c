@@ -122,6 +122,17 @@ int blkio_submit(struct blkio *b, const struct blkio_req *r)
   return 0;
 }
 
+static void complete(struct blkio *b)
+{
+  struct io_uring_cqe *cqe;
+  while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
+    void *tag = io_uring_cqe_get_data(cqe);
+    int res = cqe->res;
+    io_uring_cqe_seen(&b->ring, cqe);
+    b->done(b->ctx, tag, res);
+  }
+}
+
 void blkio_kick(struct blkio *b)
 {
   if (b->uring && b->queued) {
@@ -129,6 +140,9 @@ void blkio_kick(struct blkio *b)
     if (r < 0)
       log_warn("io_uring submit failed: %s", strerror(-r));
     b->queued = 0;
+    /* Reads of cached pages complete during the submit: answer them now
+     * rather than after another trip through the event loop. */
+    complete(b);
   }
 }
 
@@ -139,11 +153,5 @@ void blkio_reap(struct blkio *b)
   uint64_t n;
   if (read(b->event_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
     log_warn("cannot read the io_uring eventfd: %s", strerror(errno));
-  struct io_uring_cqe *cqe;
-  while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
-    void *tag = io_uring_cqe_get_data(cqe);
-    int res = cqe->res;
-    io_uring_cqe_seen(&b->ring, cqe);
-    b->done(b->ctx, tag, res);
-  }
+  complete(b);
 }

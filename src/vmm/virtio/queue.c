@@ -10,6 +10,7 @@
 #define AVAIL_RING(q, i) ((q)->avail + 4 + 2ULL * (i))
 #define AVAIL_USED_EVENT(q) ((q)->avail + 4 + 2ULL * (q)->size)
 #define USED_RING(q, i) ((q)->used + 4 + 8ULL * (i))
+#define USED_AVAIL_EVENT(q) ((q)->used + 4 + 8ULL * (q)->size)
 
 struct desc {
   uint64_t addr;
@@ -109,6 +110,16 @@ int virtq_pop(const struct guest_mem *gm, struct virtq *q, struct virtq_req *req
   if (rd16(gm, q->avail + 2, &avail_idx, err) < 0)
     return -1;
   uint16_t pending = (uint16_t)(avail_idx - q->last_avail);
+  if (pending == 0 && q->event_idx) {
+    /* §2.7.10: ask for a kick as soon as the driver makes the next entry
+     * available, then look again: one may have come before we asked. */
+    if (guest_mem_write(gm, USED_AVAIL_EVENT(q), &q->last_avail, 2, err) < 0)
+      return -1;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (rd16(gm, q->avail + 2, &avail_idx, err) < 0)
+      return -1;
+    pending = (uint16_t)(avail_idx - q->last_avail);
+  }
   if (pending == 0)
     return 0;
   if (pending > q->size)

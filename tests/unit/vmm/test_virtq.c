@@ -187,3 +187,22 @@ Test(virtq, interrupt_suppression_with_and_without_event_index)
     cr_assert_eq(virtq_push(&gm, &q, 0, 0, NULL), 0); /* used_idx 6 */
   cr_assert(virtq_needs_interrupt(&gm, &q));
 }
+
+/* With EVENT_IDX the driver kicks only when its avail index passes the
+ * used ring's avail_event: a device that finds the ring empty must ask for
+ * the next entry, or a Linux guest never kicks again (the bug the first
+ * version had: avail_event stayed 0). */
+Test(virtq, an_empty_ring_asks_for_a_kick_at_the_next_entry_with_event_index)
+{
+  q.event_idx = true;
+  desc(DESC, 0, DATA, 1, 0, 0);
+  offer(0, 0, 1);
+  offer(1, 0, 2);
+  struct virtq_req r;
+  cr_assert_eq(virtq_pop(&gm, &q, &r, NULL), 1);
+  cr_assert_eq(virtq_pop(&gm, &q, &r, NULL), 1);
+  cr_assert_eq(virtq_pop(&gm, &q, &r, NULL), 0);
+  uint16_t avail_event = 0;
+  guest_mem_read(&gm, USED + 4 + 8 * 8, &avail_event, 2, NULL);
+  cr_assert_eq(avail_event, 2, "kick me when entry 2 is made available");
+}

@@ -1,0 +1,274 @@
+/* virtio-blk, -rng and -vsock request handling on a fake guest memory, with
+ * the fake driver of fakedriver.h (virtio 1.2 §5.2, §5.4, §5.10). */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fakedriver.h"
+#include "vmm/layout.h"
+#include "vmm/virtio/blk.h"
+#include "vmm/virtio/rng.h"
+#include "vmm/virtio/vsock.h"
+
+static struct guest_mem gm;
+static struct virtio_mmio m;
+static char dir[] = "/tmp/isola-blk-XXXXXX", img[64];
+
+static void setup(void)
+{
+  cr_assert_eq(guest_mem_create(&gm, 16 * MiB, false, NULL), 0);
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(img, sizeof(img), "%s/disk.img", dir);
+  int fd = open(img, O_CREAT | O_RDWR, 0600);
+  cr_assert(fd >= 0);
+  cr_assert_eq(pwrite(fd, "sector-zero", 11, 0), 11);
+  cr_assert_eq(ftruncate(fd, 1 << 20), 0);
+  close(fd);
+}
+static void teardown(void)
+{
+  virtio_mmio_destroy(&m);
+  guest_mem_destroy(&gm);
+  unlink(img);
+  rmdir(dir);
+}
+TestSuite(blk, .init = setup, .fini = teardown);
+TestSuite(rng, .init = setup, .fini = teardown);
+TestSuite(vsock, .init = setup, .fini = teardown);
+
+struct hdr {
+  uint32_t type, reserved;
+  uint64_t sector;
+};
+#define HDR_AT FD_DATA
+#define BUF_AT (FD_DATA + 0x1000)
+#define ST_AT (FD_DATA + 0x100)
+
+static struct virtio_blk blk;
+
+static void blk_open(bool ro, bool sync_io, const char *id)
+{
+  struct virtio_blk_config cfg = {.path = img, .ro = ro, .id = id, .sync_io = sync_io};
+  cr_assert_eq(virtio_blk_open(&blk, &cfg, NULL), 0);
+  virtio_mmio_init(&m, virtio_blk_ops(&blk), &blk, &gm, (struct irq_line){0});
+  blk.m = &m;
+  fd_init(&m, 1, 0);
+}
+
+/* One request; returns the status byte, the used length in *used. */
+static int blk_req(uint32_t type, uint64_t sector, uint32_t len, bool data_in, uint32_t *used)
+{
+  struct hdr h = {type, 0, sector};
+  uint8_t st = 0xee;
+  guest_mem_write(&gm, HDR_AT, &h, sizeof(h), NULL);
+  guest_mem_write(&gm, ST_AT, &st, 1, NULL);
+  struct fd_buf b[3] = {{HDR_AT, sizeof(h), false}, {BUF_AT, len, data_in}, {ST_AT, 1, true}};
+  if (len)
+    fd_send(&m, 0, b, 3);
+  else
+    fd_send(&m, 0, (struct fd_buf[]){b[0], b[2]}, 2);
+  /* io_uring completes on its own time: wait for it. */
+  for (int i = 0; i < 2000 && !fd_take(&m, 0, used); i++) {
+    if (blk.io.uring)
+      virtio_blk_on_event(&blk, 0);
+    usleep(500);
+  }
+  guest_mem_read(&gm, ST_AT, &st, 1, NULL);
+  return st;
+}
+
+static void read_write_flush(bool sync_io)
+{
+  blk_open(false, sync_io, "serial-1");
+  uint32_t used;
+  cr_assert_eq(blk_req(0, 0, 512, true, &used), 0);
+  cr_assert_eq(used, 513, "512 bytes of data and the status byte");
+  char buf[16] = {0};
+  guest_mem_read(&gm, BUF_AT, buf, 11, NULL);
+  cr_assert_str_eq(buf, "sector-zero");
+  guest_mem_write(&gm, BUF_AT, "written-by-guest", 16, NULL);
+  cr_assert_eq(blk_req(1, 3, 512, false, &used), 0);
+  cr_assert_eq(used, 1);
+  cr_assert_eq(blk_req(4, 0, 0, false, &used), 0, "flush");
+  int fd = open(img, O_RDONLY);
+  cr_assert_eq(pread(fd, buf, 16, 3 * 512), 16);
+  close(fd);
+  cr_assert_eq(memcmp(buf, "written-by-guest", 16), 0);
+  virtio_blk_close(&blk);
+}
+
+Test(blk, reads_writes_and_flushes_synchronously)
+{
+  read_write_flush(true);
+}
+
+Test(blk, reads_writes_and_flushes_through_io_uring)
+{
+  read_write_flush(false);
+}
+
+Test(blk, get_id_returns_the_serial)
+{
+  blk_open(false, true, "serial-1");
+  uint32_t used;
+  cr_assert_eq(blk_req(8, 0, 20, true, &used), 0);
+  char id[21] = {0};
+  guest_mem_read(&gm, BUF_AT, id, 20, NULL);
+  cr_assert_str_eq(id, "serial-1");
+  virtio_blk_close(&blk);
+}
+
+Test(blk, refuses_transfers_past_the_end_and_partial_sectors)
+{
+  blk_open(false, true, NULL);
+  uint32_t used;
+  cr_assert_eq(blk_req(0, 2048, 512, true, &used), 1, "sector 2048 of a 1 MiB disk is past the end");
+  cr_assert_eq(blk_req(0, 2047, 1024, true, &used), 1, "runs over the end");
+  cr_assert_eq(blk_req(0, UINT64_MAX, 512, true, &used), 1, "no overflow in the bounds check");
+  cr_assert_eq(blk_req(0, 0, 100, true, &used), 1, "not a whole sector");
+  cr_assert_eq(blk_req(0, 2047, 512, true, &used), 0, "the last sector");
+  virtio_blk_close(&blk);
+}
+
+Test(blk, rejects_writes_to_a_read_only_disk)
+{
+  blk_open(true, true, NULL);
+  cr_assert(virtio_blk_ops(&blk)->features & (1ULL << 5), "offers VIRTIO_BLK_F_RO");
+  uint32_t used;
+  cr_assert_eq(blk_req(1, 0, 512, false, &used), 1);
+  virtio_blk_close(&blk);
+}
+
+Test(blk, unknown_request_types_are_unsupported)
+{
+  blk_open(false, true, NULL);
+  uint32_t used;
+  cr_assert_eq(blk_req(99, 0, 0, false, &used), 2);
+  virtio_blk_close(&blk);
+}
+
+Test(blk, discard_and_write_zeroes_read_back_as_zeroes)
+{
+  blk_open(false, true, NULL);
+  uint32_t used;
+  struct {
+    uint64_t sector;
+    uint32_t num, flags;
+  } seg = {0, 8, 0};
+  guest_mem_write(&gm, BUF_AT, &seg, sizeof(seg), NULL);
+  cr_assert_eq(blk_req(11, 0, sizeof(seg), false, &used), 0, "discard");
+  cr_assert_eq(blk_req(0, 0, 512, true, &used), 0);
+  uint8_t zero[16] = {0}, got[16];
+  guest_mem_read(&gm, BUF_AT, got, 16, NULL);
+  cr_assert_eq(memcmp(got, zero, 16), 0);
+  seg.flags = 2; /* unknown flag */
+  guest_mem_write(&gm, BUF_AT, &seg, sizeof(seg), NULL);
+  cr_assert_eq(blk_req(13, 0, sizeof(seg), false, &used), 1);
+  virtio_blk_close(&blk);
+}
+
+Test(blk, a_second_writer_is_refused)
+{
+  blk_open(false, true, NULL);
+  struct virtio_blk other;
+  err_t e = NULL;
+  struct virtio_blk_config cfg = {.path = img};
+  cr_assert_eq(virtio_blk_open(&other, &cfg, &e), -1);
+  cr_assert(strstr(err_msg(e), "is in use by another VM"), "%s", err_msg(e));
+  err_free(&e);
+  virtio_blk_close(&other);
+  virtio_blk_close(&blk);
+}
+
+Test(rng, fills_the_buffer)
+{
+  struct virtio_rng r = {0};
+  virtio_mmio_init(&m, &virtio_rng_ops, &r, &gm, (struct irq_line){0});
+  fd_init(&m, 1, 0);
+  fd_send(&m, 0, (struct fd_buf[]){{BUF_AT, 64, true}}, 1);
+  uint32_t used;
+  cr_assert(fd_take(&m, 0, &used));
+  cr_assert_eq(used, 64);
+  cr_assert_eq(r.bytes, 64);
+}
+
+static struct virtio_vsock vs;
+static struct evloop loop;
+
+static void vsock_open(void)
+{
+  char uds[96];
+  snprintf(uds, sizeof(uds), "%s/v.sock", dir);
+  cr_assert_eq(evloop_init(&loop, NULL), 0);
+  struct virtio_vsock_config cfg = {.cid = 7, .uds = uds};
+  cr_assert_eq(virtio_vsock_open(&vs, &cfg, &loop, NULL), 0);
+  virtio_mmio_init(&m, &virtio_vsock_ops, &vs, &gm, (struct irq_line){0});
+  vs.m = &m;
+  fd_init(&m, 3, 0);
+  fd_send(&m, 0, (struct fd_buf[]){{BUF_AT, 512, true}}, 1); /* one receive buffer */
+}
+
+static void vsock_close(void)
+{
+  virtio_vsock_close(&vs);
+  evloop_destroy(&loop);
+}
+
+Test(vsock, reports_its_cid)
+{
+  vsock_open();
+  uint64_t cid = 0;
+  virtio_vsock_ops.config_read(&vs, 0, (uint8_t *)&cid, 8);
+  cr_assert_eq(cid, 7);
+  vsock_close();
+}
+
+Test(vsock, a_connection_to_a_port_nobody_serves_is_reset)
+{
+  vsock_open();
+  struct vsock_hdr h = {.src_cid = 7, .dst_cid = 2, .src_port = 999, .dst_port = 4242, .type = 1,
+                        .op = 1 /* REQUEST */, .buf_alloc = 4096};
+  guest_mem_write(&gm, HDR_AT, &h, sizeof(h), NULL);
+  fd_send(&m, 1, (struct fd_buf[]){{HDR_AT, sizeof(h), false}}, 1);
+  uint32_t used;
+  cr_assert(fd_take(&m, 0, &used));
+  cr_assert_eq(used, sizeof(h));
+  struct vsock_hdr r;
+  guest_mem_read(&gm, BUF_AT, &r, sizeof(r), NULL);
+  cr_assert_eq(r.op, 3, "RST");
+  cr_assert_eq(r.dst_port, 999);
+  cr_assert_eq(r.src_port, 4242);
+  cr_assert_eq(r.dst_cid, 7);
+  vsock_close();
+}
+
+Test(vsock, a_packet_longer_than_its_buffers_marks_the_device_broken)
+{
+  vsock_open();
+  struct vsock_hdr h = {.src_cid = 7, .dst_cid = 2, .type = 1, .op = 5, .len = 100000};
+  guest_mem_write(&gm, HDR_AT, &h, sizeof(h), NULL);
+  fd_send(&m, 1, (struct fd_buf[]){{HDR_AT, sizeof(h), false}}, 1);
+  cr_assert(virtio_mmio_read(&m, 0x70) & VIRTIO_STATUS_NEEDS_RESET);
+  vsock_close();
+}
+
+Test(vsock, packets_from_a_wrong_cid_are_not_accepted)
+{
+  vsock_open();
+  struct vsock_hdr h = {.src_cid = 8, .dst_cid = 2, .src_port = 1, .dst_port = 2, .type = 1,
+                        .op = 1};
+  guest_mem_write(&gm, HDR_AT, &h, sizeof(h), NULL);
+  fd_send(&m, 1, (struct fd_buf[]){{HDR_AT, sizeof(h), false}}, 1);
+  uint32_t used;
+  cr_assert(fd_take(&m, 0, &used), "answered with a reset");
+  struct vsock_hdr r;
+  guest_mem_read(&gm, BUF_AT, &r, sizeof(r), NULL);
+  cr_assert_eq(r.op, 3);
+  cr_assert_eq(vs.conns, NULL, "no connection made");
+  vsock_close();
+}
