@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""Write a newc cpio initramfs with busybox-static as /bin/busybox and an
-/init that mounts /proc, prints ISOLA-INIT-OK and what the kernel saw, then
-powers off (ACPI S5, which isola-vmm turns into exit status 0).
+"""Write a newc cpio initramfs, one of two kinds:
 
-    mkinitramfs.py BUSYBOX OUT"""
+    mkinitramfs.py BUSYBOX OUT
+        busybox-static as /bin/busybox and an /init that mounts /proc, prints
+        ISOLA-INIT-OK and what the kernel saw, then powers off (ACPI S5, which
+        isola-vmm turns into exit status 0)
+    mkinitramfs.py --isola-init ISOLA_INIT MODULES_DIR OUT
+        isola-init as /init with the modules of MODULES_DIR (made by
+        modules.py: *.ko and isola.list) in /lib/modules"""
 import os
 import sys
 
@@ -30,7 +34,23 @@ def entry(name, mode, data=b"", rdev=(0, 0), ino=[1]):
     return out
 
 
+def isola_initrd(init, modules, out):
+    blob = b""
+    for d in ("dev", "proc", "sys", "run", "tmp", "etc", "lib", "lib/modules", "newroot"):
+        blob += entry(d, 0o040755)
+    blob += entry("dev/console", 0o020600, rdev=(5, 1))
+    blob += entry("init", 0o100755, open(init, "rb").read())
+    for f in sorted(os.listdir(modules)):
+        blob += entry("lib/modules/" + f, 0o100644, open(os.path.join(modules, f), "rb").read())
+    blob += entry("TRAILER!!!", 0)
+    with open(out, "wb") as f:
+        f.write(blob)
+
+
 def main():
+    if sys.argv[1] == "--isola-init":
+        isola_initrd(*sys.argv[2:5])
+        return
     busybox, out = sys.argv[1:3]
     blob = b""
     for d in ("bin", "dev", "proc", "sys"):

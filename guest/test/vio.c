@@ -5,6 +5,7 @@
  *         and reads it back, checks an out-of-range read fails; on a
  *         read-only disk checks that writes fail
  *  net    sends an Ethernet frame (type 0x88b5) and prints the one it gets
+ *  console waits for a line on the virtio-console and answers "pong: <line>"
  *  vsock  connects to host port 1234 and echoes a line through it, then
  *         accepts a host connection to port 5000 and answers in upper case
  * isola.hostile=1 first corrupts the rng queue (an available index far past
@@ -176,6 +177,79 @@ static void test_net(struct vdev *d)
   check(got, "net: frame received");
 }
 
+/* console: waits for a line from the host, answers "pong: <line>". */
+static void test_console(struct vdev *d)
+{
+  static char in[128], out[160];
+  bool ok = virtio_init(d, 0) && virtio_queue(d, &q0, 0) && virtio_queue(d, &q1, 1);
+  virtio_ready(d);
+  printf("console: waiting for the host\n");
+  int64_t n = vq_call(d, &q0, &(struct vbuf){in, sizeof(in) - 1, true}, 1);
+  ok = ok && n > 0;
+  in[n > 0 ? n : 0] = 0;
+  if (n > 0 && in[n - 1] == '\n')
+    in[n - 1] = 0;
+  printf("console: got '%s'\n", in);
+  size_t len = strlen(in);
+  memcpy(out, "pong: ", 6);
+  memcpy(out + 6, in, len);
+  out[6 + len] = '\n';
+  ok = ok && vq_call(d, &q1, &(struct vbuf){out, (uint32_t)(len + 7), false}, 1) >= 0;
+  check(ok, "console: a line each way");
+}
+
+/* bench/net: isola.netbench=N sends N 1514-byte frames (type 0x88b6) in
+ * batches of 16, then counts the frames the host sends back until N arrived
+ * or none came for a second. */
+static void bench_net(struct vdev *d, uint64_t n)
+{
+  static uint8_t tx[16][12 + 1514], rx[16][12 + 1514];
+  virtio_init(d, NET_F_MAC);
+  virtio_queue(d, &q0, 0);
+  virtio_queue(d, &q1, 1);
+  for (int i = 0; i < 16; i++)
+    vq_add(&q0, &(struct vbuf){rx[i], sizeof(rx[i]), true}, 1);
+  virtio_ready(d);
+  vq_kick(d, &q0);
+  for (int i = 0; i < 16; i++) {
+    memset(tx[i], 0, sizeof(tx[i]));
+    memset(tx[i] + 12, 0xff, 6);
+    for (int k = 0; k < 6; k++)
+      tx[i][18 + k] = virtio_config8(d, (uint32_t)k);
+    tx[i][24] = 0x88;
+    tx[i][25] = 0xb6;
+  }
+  printf("bench: start tx\n");
+  uint64_t sent = 0, done = 0;
+  uint32_t head, len;
+  while (done < n) {
+    while (sent < n && sent - done < 16)
+      vq_add(&q1, &(struct vbuf){tx[sent++ % 16], sizeof(tx[0]), false}, 1);
+    vq_kick(d, &q1);
+    if (!vq_wait(d, &q1, 5000))
+      break;
+    while (vq_get(&q1, &head, &len))
+      done++;
+  }
+  printf("bench: end tx\n");
+  printf("bench: ready rx\n");
+  uint64_t got = 0, first = 0, last = 0;
+  while (got < n && vq_wait(d, &q0, got ? 1000 : 20000)) {
+    while (vq_get(&q0, &head, &len)) {
+      uint8_t *r = (uint8_t *)q0.desc[head].addr;
+      if (len > 26 && r[24] == 0x88 && r[25] == 0xb6) {
+        if (!got++)
+          first = virtio_ticks;
+        last = virtio_ticks;
+      }
+      vq_add(&q0, &(struct vbuf){r, sizeof(rx[0]), true}, 1);
+    }
+    vq_kick(d, &q0);
+  }
+  printf("bench: rx got %lu in %lu ms\n", got, last - first);
+  check(done == n, "bench: net");
+}
+
 /* vsock: 44-byte headers, §5.10.6. */
 struct vs_hdr {
   uint64_t src_cid, dst_cid;
@@ -282,10 +356,14 @@ void guest_main(void)
       bench_blk(d, mib, cmdline_number(b.cmdline, "isola.iops", 1000));
     else if (d->id == 2)
       test_blk(d, disks++);
+    else if (d->id == 1 && cmdline_number(b.cmdline, "isola.netbench", 0))
+      bench_net(d, cmdline_number(b.cmdline, "isola.netbench", 0));
     else if (d->id == 1)
       test_net(d);
     else if (d->id == 19)
       test_vsock(d);
+    else if (d->id == 3)
+      test_console(d);
     if (virtio_status(d) & 0x40) {
       printf("virtio: device %u needs a reset\n", d->id);
       failures++;

@@ -37,6 +37,7 @@ void virtio_irq_setup(void)
   lapic_enable();
   irq_set_handler(V_PIT, on_pit);
   ioapic_route(0, V_PIT, (uint8_t)lapic_id());
+  ioapic_route(2, V_PIT, (uint8_t)lapic_id()); /* QEMU wires the PIT to pin 2 */
   outb(0x43, 0x34); /* PIT channel 0, rate generator, 100 Hz */
   outb(0x40, 11932 & 0xff);
   outb(0x40, 11932 >> 8);

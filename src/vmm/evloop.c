@@ -90,6 +90,15 @@ void evloop_remove(struct evloop *l, int fd)
     }
 }
 
+int evloop_after_batch(struct evloop *l, void (*fn)(void *ctx), void *ctx, err_t *err)
+{
+  if (l->nafter == EVLOOP_MAX_AFTER)
+    return err_make(err, E2BIG, "more than %d end-of-batch hooks in the device loop",
+                    EVLOOP_MAX_AFTER);
+  l->after[l->nafter++] = (struct evloop_after){fn, ctx};
+  return 0;
+}
+
 /* Returns 1 when asked to stop. */
 static int dispatch(struct evloop *l, int timeout_ms)
 {
@@ -106,6 +115,8 @@ static int dispatch(struct evloop *l, int timeout_ms)
       h->fn(h->ctx, evs[i].events);
   }
   free_list(&l->graveyard);
+  for (int i = 0; i < l->nafter && n > 0; i++)
+    l->after[i].fn(l->after[i].ctx);
   return stop;
 }
 

@@ -16,6 +16,12 @@ typedef void (*evloop_fn)(void *ctx, uint32_t events);
 
 struct evloop_handler;
 
+#define EVLOOP_MAX_AFTER 16
+struct evloop_after {
+  void (*fn)(void *ctx);
+  void *ctx;
+};
+
 struct evloop {
   int epfd;
   int stop_fd;
@@ -23,6 +29,8 @@ struct evloop {
   bool running;
   struct evloop_handler *handlers; /* freed when the loop is destroyed */
   struct evloop_handler *graveyard;
+  struct evloop_after after[EVLOOP_MAX_AFTER];
+  int nafter;
 };
 
 int evloop_init(struct evloop *l, err_t *err);
@@ -31,6 +39,9 @@ int evloop_init(struct evloop *l, err_t *err);
 int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_fn fn, void *ctx, err_t *err);
 int evloop_modify(struct evloop *l, int fd, uint32_t events, err_t *err);
 void evloop_remove(struct evloop *l, int fd);
+/* Run fn(ctx) after every batch of events (devices raise their interrupts
+ * there, once per batch); set up before the loop starts. */
+int evloop_after_batch(struct evloop *l, void (*fn)(void *ctx), void *ctx, err_t *err);
 /* Run the loop on its own thread until evloop_stop(). */
 int evloop_start(struct evloop *l, err_t *err);
 void evloop_stop(struct evloop *l);

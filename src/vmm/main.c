@@ -26,7 +26,7 @@ static void usage(FILE *out)
   fputs("Usage: " PROG " --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N]\n"
         "                 [--memory MiB] [--hugepages] [--boot-timer] [--log-level L]\n"
         "                 [--disk PATH[,ro][,id=NAME]]... [--net tap=NAME[,mac=MAC]]...\n"
-        "                 [--vsock cid=N,uds=PATH] [--rng]\n"
+        "                 [--vsock cid=N,uds=PATH] [--virtio-console PATH] [--rng]\n"
         "\n"
         "A KVM microVM monitor: one guest per process, its serial console (COM1)\n"
         "on stdin/stdout.  Exits 0 when the guest powers off or resets, 1 on a\n"
@@ -54,6 +54,9 @@ static void usage(FILE *out)
         "                   virtio-vsock as guest CID N; host programs connect to\n"
         "                   PATH and send \"CONNECT <port>\\n\"; guest connections to\n"
         "                   host port P reach PATH_P (Firecracker's scheme)\n"
+        "  --virtio-console PATH\n"
+        "                   a virtio-console port (hvc0 in Linux) on a Unix socket\n"
+        "                   isola-vmm listens on at PATH, one client at a time\n"
         "  --rng            virtio-rng fed by the host's getrandom()\n"
         "  --log-level L    error, warn, info (default) or debug, on stderr\n"
         "  --dump-acpi DIR  write the guest's ACPI tables to DIR/<sig>.dat (for\n"
@@ -86,6 +89,7 @@ int main(int argc, char **argv)
       {"dump-acpi", required_argument, NULL, 'A'},
       {"disk", required_argument, NULL, 'D'},    {"net", required_argument, NULL, 'N'},
       {"vsock", required_argument, NULL, 'V'},   {"rng", no_argument, NULL, 'R'},
+      {"virtio-console", required_argument, NULL, 'C'},
       {"version", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -142,6 +146,7 @@ int main(int argc, char **argv)
       break;
     }
     case 'R': cfg.rng = true; break;
+    case 'C': cfg.virtio_console = optarg; break;
     case 'l': {
       enum log_level level;
       _cleanup_err_ err_t e = NULL;

@@ -24,6 +24,7 @@
 #include "vmm/evloop.h"
 #include "vmm/memory.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/console.h"
 #include "vmm/virtio/net.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/slot.h"
@@ -56,6 +57,7 @@ struct vm_config {
   int nnets;
   struct virtio_vsock_config vsock; /* cid 0: none */
   bool rng;
+  const char *virtio_console; /* the Unix socket of a virtio-console, or NULL */
 };
 
 struct vm;
@@ -105,6 +107,8 @@ struct vm {
   struct virtio_vsock vsock;
   bool has_vsock;
   struct virtio_rng rng;
+  struct virtio_console console;
+  bool has_console;
   int console_in;
   int stop_fd; /* eventfd: a vCPU or device asks the main loop to stop */
   atomic_bool stopping;

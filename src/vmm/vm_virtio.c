@@ -1,5 +1,6 @@
 /* The VM's virtio devices: disks first (the guest names them vda, vdb...
- * in this order), then NICs, vsock and rng, each in its own MMIO slot. */
+ * in this order), then NICs, vsock, console and rng, each in its own MMIO
+ * slot. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,13 @@ int vm_attach_virtio(struct vm *vm, const struct vm_config *cfg, err_t *err)
     if (add_slot(vm, &virtio_vsock_ops, &vm->vsock, &vm->vsock.m, err) < 0)
       return -1;
   }
+  if (cfg->virtio_console) {
+    if (virtio_console_open(&vm->console, cfg->virtio_console, &vm->loop, err) < 0)
+      return -1;
+    vm->has_console = true;
+    if (add_slot(vm, &virtio_console_ops, &vm->console, &vm->console.m, err) < 0)
+      return -1;
+  }
   if (cfg->rng) {
     struct virtio_mmio *m;
     if (add_slot(vm, &virtio_rng_ops, &vm->rng, &m, err) < 0)
@@ -124,6 +132,9 @@ void vm_release_virtio(struct vm *vm)
   if (vm->has_vsock)
     virtio_vsock_close(&vm->vsock);
   vm->has_vsock = false;
+  if (vm->has_console)
+    virtio_console_close(&vm->console);
+  vm->has_console = false;
   free(vm->cmdline);
   vm->cmdline = NULL;
 }

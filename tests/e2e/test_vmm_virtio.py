@@ -224,3 +224,26 @@ def test_devices_run_on_one_thread_of_their_own(isola, tmp_path):
     finally:
         stop(vm)
     assert sorted(t for t in threads if not t.startswith("kvm-")) == ["isola-vmm"] * 3 + ["isola-vmm-dev"]
+
+
+def test_virtio_console_carries_a_line_each_way_over_its_socket(isola, tmp_path):
+    path = tmp_path / "console.sock"
+    vm = start(isola, vio(isola), "--virtio-console", path)
+    try:
+        read_until(vm, "console: waiting for the host")
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(str(path))
+        c.sendall(b"ping from the host\n")
+        f = c.makefile("rb")
+        assert f.readline() == b"pong: ping from the host\n"
+        f.close()
+        c.close()
+        out, err = vm.communicate(timeout=60)
+    finally:
+        if vm.poll() is None:
+            vm.kill()
+            vm.wait()
+    assert vm.returncode == 0, err
+    assert "console: got 'ping from the host'" in out.decode()
+    assert "console: a line each way: ok" in out.decode()
+    assert not path.exists(), "the VMM removes its socket"

@@ -57,6 +57,7 @@ static void reset(struct virtio_mmio *m)
   m->driver_features = 0;
   m->dev_features_sel = m->drv_features_sel = m->queue_sel = 0;
   memset(m->queues, 0, sizeof(m->queues));
+  m->used_pending = 0;
   m->gen++;
   if (m->ops->reset)
     m->ops->reset(m->dev);
@@ -258,10 +259,26 @@ void virtio_mmio_push(struct virtio_mmio *m, int queue, const struct virtq_req *
     if (virtq_push(m->gm, q, req->head, written, &e) < 0) {
       broken_locked(m, err_msg(e));
       err_free(&e);
-    } else if (virtq_needs_interrupt(m->gm, q)) {
-      m->int_status |= INT_USED_BUFFER;
-      update_irq(m);
+    } else {
+      m->used_pending |= 1U << queue;
     }
+  }
+  pthread_mutex_unlock(&m->lock);
+}
+
+void virtio_mmio_flush(struct virtio_mmio *m)
+{
+  pthread_mutex_lock(&m->lock);
+  bool irq = false;
+  for (int q = 0; m->used_pending; q++) {
+    if (!(m->used_pending & (1U << q)))
+      continue;
+    m->used_pending &= ~(1U << q);
+    irq |= m->queues[q].ready && virtq_needs_interrupt(m->gm, &m->queues[q]);
+  }
+  if (irq) {
+    m->int_status |= INT_USED_BUFFER;
+    update_irq(m);
   }
   pthread_mutex_unlock(&m->lock);
 }

@@ -60,6 +60,7 @@ struct virtio_mmio {
    * ioeventfd, or by the MMIO write handler): the device loop then calls
    * virtio_mmio_kicked().  -1: the write calls the device directly. */
   int kick_fd[VIRTIO_MAX_QUEUES];
+  uint32_t used_pending; /* queues pushed to since the last virtio_mmio_flush() */
 };
 
 void virtio_mmio_init(struct virtio_mmio *m, const struct virtio_dev_ops *ops, void *dev,
@@ -76,14 +77,18 @@ void virtio_mmio_kicked(struct virtio_mmio *m, int queue);
 
 /* Device side, under the transport's lock: take the next request of
  * `queue` (1), none (0), or a malformed ring (-1: the device is marked
- * NEEDS_RESET); give a request back with `written` bytes and interrupt the
- * driver if it wants.  Requests popped before a reset are dropped. */
+ * NEEDS_RESET); give a request back with `written` bytes.  Requests popped
+ * before a reset are dropped.  Pushing does not interrupt: the device loop
+ * calls virtio_mmio_flush() once per batch of events, so a burst of
+ * completions costs the guest one interrupt. */
 int virtio_mmio_pop(struct virtio_mmio *m, int queue, struct virtq_req *req);
 void virtio_mmio_push(struct virtio_mmio *m, int queue, const struct virtq_req *req,
                       uint32_t written);
 /* Give back the last `n` requests popped and not pushed (a device that ran
  * out of room for them). */
 void virtio_mmio_unpop(struct virtio_mmio *m, int queue, uint16_t n);
+/* Interrupt the driver for the queues pushed to, where it wants one. */
+void virtio_mmio_flush(struct virtio_mmio *m);
 /* Whether `queue` is set up and the driver is running. */
 bool virtio_mmio_queue_live(struct virtio_mmio *m, int queue);
 /* Raise a configuration-change interrupt (link status, capacity). */

@@ -27,6 +27,12 @@ static void raise_irq(void *ctx, int irq, bool level)
   }
 }
 
+static void flush(void *ctx)
+{
+  struct virtio_slot *s = ctx;
+  virtio_mmio_flush(&s->mmio);
+}
+
 static void on_kick(void *ctx, uint32_t events)
 {
   (void)events;
@@ -74,6 +80,8 @@ int virtio_slot_attach(struct virtio_slot *s, const struct virtio_host *host,
   virtio_mmio_init(&s->mmio, ops, dev, host->gm, (struct irq_line){raise_irq, s, irq});
   s->attached = true;
   wire_irqfd(s);
+  if (evloop_after_batch(host->loop, flush, s, err) < 0)
+    return -1;
   for (int q = 0; q < ops->nqueues; q++) {
     s->kicks[q] = (struct virtio_kick){s, q};
     s->mmio.kick_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

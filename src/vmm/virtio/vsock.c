@@ -6,10 +6,10 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/uds.h"
 #include "vmm/virtio/vsock_conn.h"
 
 enum { RXQ = 0, TXQ = 1, EVQ = 2 };
@@ -229,19 +229,6 @@ const struct virtio_dev_ops virtio_vsock_ops = {
     .config_read = config_read,
 };
 
-/* A socket file nobody listens on is left by a VMM that was killed. */
-static bool stale(const char *path)
-{
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return false;
-  bool refused = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno == ECONNREFUSED;
-  close(fd);
-  return refused;
-}
-
 int virtio_vsock_open(struct virtio_vsock *v, const struct virtio_vsock_config *cfg,
                       struct evloop *loop, err_t *err)
 {
@@ -258,23 +245,10 @@ int virtio_vsock_open(struct virtio_vsock *v, const struct virtio_vsock_config *
     return err_make(err, ENAMETOOLONG, "vsock socket path `%s` is longer than %zu bytes",
                     cfg->uds, sizeof(v->uds) - 12);
   snprintf(v->uds, sizeof(v->uds), "%s", cfg->uds);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", v->uds);
-  v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  v->listen_fd = uds_listen(v->uds, "vsock socket", err);
   if (v->listen_fd < 0)
-    return err_sys(err, "cannot create the vsock socket");
-  if (access(v->uds, F_OK) == 0 && stale(v->uds))
-    unlink(v->uds);
-  if (bind(v->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-    int e = errno;
-    close(v->listen_fd);
-    v->listen_fd = -1;
-    errno = e;
-    return err_sys(err, "cannot create vsock socket `%s`%s", v->uds,
-                   e == EADDRINUSE ? " (another VM uses it)" : "");
-  }
-  int r = listen(v->listen_fd, 64) < 0 ? err_sys(err, "cannot listen on vsock socket `%s`", v->uds)
-          : evloop_add(loop, v->listen_fd, EPOLLIN, on_listen, v, err);
+    return -1;
+  int r = evloop_add(loop, v->listen_fd, EPOLLIN, on_listen, v, err);
   if (r < 0)
     virtio_vsock_close(v);
   return r;

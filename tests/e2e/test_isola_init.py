@@ -1,0 +1,84 @@
+"""isola-init's agent (issue #6) run as an ordinary process on a Unix socket
+(`isola-init --agent unix:PATH`): the same code that serves vsock port 1024
+inside a microVM runs commands, streams their stdio both ways, forwards
+signals and returns Docker-style exit statuses."""
+import subprocess
+import threading
+
+import pytest
+
+from harness.agent import Agent, unix
+
+
+@pytest.fixture
+def agent(isola, tmp_path):
+    path = tmp_path / "agent.sock"
+    p = subprocess.Popen([isola.dir / "guest" / "init" / "isola-init", "--agent", f"unix:{path}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.readline() == b"isola-init: ready\n"
+    yield Agent(unix(path))
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+
+
+def test_runs_a_command_with_separate_stdout_stderr_and_exit_code(agent):
+    out, err, status, fail = agent.exec(["sh", "-c", "echo out; echo err >&2; exit 3"])
+    assert (out, err, status, fail) == (b"out\n", b"err\n", 3, None)
+
+
+def test_stdin_reaches_the_command_and_its_end_closes_it(agent):
+    data = bytes(range(256)) * 1024  # 256 KiB, more than a pipe holds
+    out, _, status, _ = agent.exec(["cat"], stdin=data)
+    assert status == 0 and out == data
+
+
+def test_environment_and_working_directory(agent, tmp_path):
+    out, _, status, _ = agent.exec(["sh", "-c", "echo $GREETING; pwd"],
+                                   env=["PATH=/usr/bin:/bin", "GREETING=hello"], cwd=str(tmp_path))
+    assert status == 0 and out == f"hello\n{tmp_path}\n".encode()
+
+
+def test_missing_and_non_executable_commands_get_127_and_126(agent, tmp_path):
+    _, _, status, fail = agent.exec(["no-such-command"])
+    assert status == 127 and fail == "cannot run `no-such-command`: No such file or directory"
+    f = tmp_path / "data.txt"
+    f.write_text("x")
+    _, _, status, fail = agent.exec([str(f)])
+    assert status == 126 and "Permission denied" in fail
+
+
+def test_a_signal_from_the_host_reaches_the_command(agent):
+    _, _, status, _ = agent.exec(["sh", "-c", "echo started; exec sleep 60"], signal_after=9)
+    assert status == 128 + 9
+
+
+def test_bad_requests_are_refused_with_the_reason(agent):
+    _, _, status, fail = agent.exec(None, raw=b"{not json")
+    assert status == 125 and "is not a JSON object (line 1" in fail
+    _, _, status, fail = agent.exec(None, raw=b'{"args": []}')
+    assert status == 125 and "needs \"args\": a non-empty array of strings" in fail
+
+
+def test_commands_run_concurrently(agent):
+    results = []
+
+    def one(i):
+        results.append(agent.exec(["sh", "-c", f"sleep 0.5; echo {i}"]))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(r[0] for r in results) == [f"{i}\n".encode() for i in range(5)]
+
+
+def test_poweroff_ends_the_agent(isola, tmp_path):
+    path = tmp_path / "agent.sock"
+    p = subprocess.Popen([isola.dir / "guest" / "init" / "isola-init", "--agent", f"unix:{path}"],
+                         stdout=subprocess.PIPE)
+    assert p.stdout.readline() == b"isola-init: ready\n"
+    Agent(unix(path)).poweroff()
+    assert p.wait(timeout=10) == 0
+    assert not path.exists()
