@@ -82,6 +82,8 @@ static int blk_io(struct vdev *d, uint32_t type, uint64_t sector, void *buf, uin
   return status;
 }
 
+static void test_blk_ring_features(struct vdev *d);
+
 static void test_blk(struct vdev *d, int index)
 {
   bool ok = virtio_init(d, BLK_F_RO | BLK_F_FLUSH) && virtio_queue(d, &q0, 0);
@@ -110,6 +112,23 @@ static void test_blk(struct vdev *d, int index)
           "blk: write, flush, read back");
   }
   check(blk_io(d, 0, sectors, data, 512) == 1, "blk: a read past the end fails");
+  if (index == 0)
+    test_blk_ring_features(d);
+}
+
+/* The same requests with VIRTIO_F_EVENT_IDX and indirect descriptors: the
+ * device must publish avail_event (or kicks stop) and honour used_event. */
+static void test_blk_ring_features(struct vdev *d)
+{
+  bool ok = virtio_init(d, BLK_F_FLUSH | VIRTIO_F_EVENT_IDX | VIRTIO_F_INDIRECT_DESC) &&
+            (d->features & VIRTIO_F_EVENT_IDX) && (d->features & VIRTIO_F_INDIRECT_DESC) &&
+            virtio_queue(d, &q0, 0);
+  virtio_ready(d);
+  uint32_t irqs = d->irqs;
+  for (int i = 0; i < 40 && ok; i++) /* more than twice round the 16-entry ring */
+    ok = blk_io(d, 0, (uint64_t)i, data, 512) == 0;
+  printf("blk: 40 requests, %u kicks, %u interrupts\n", q0.kicks, d->irqs - irqs);
+  check(ok && q0.kicks > 0, "blk: event index and indirect descriptors");
 }
 
 static void bench_blk(struct vdev *d, uint64_t mib, uint64_t iops)

@@ -134,6 +134,8 @@ bool virtio_queue(struct vdev *d, struct vq *q, int index)
 {
   memset(q, 0, sizeof(*q));
   q->index = index;
+  q->event_idx = d->features & VIRTIO_F_EVENT_IDX;
+  q->indirect = d->features & VIRTIO_F_INDIRECT_DESC;
   for (int i = 0; i < VQ_SIZE; i++)
     q->desc[i].next = (uint16_t)(i + 1);
   q->nfree = VQ_SIZE;
@@ -168,21 +170,39 @@ uint8_t virtio_config8(struct vdev *d, uint32_t off)
   return *(volatile uint8_t *)(d->base + CONFIG + off);
 }
 
+static void fill(struct vq_desc *dsc, const struct vbuf *b, bool more, uint16_t next)
+{
+  dsc->addr = (uint64_t)b->addr;
+  dsc->len = b->len;
+  dsc->flags = (uint16_t)((b->write ? 2 : 0) | (more ? 1 : 0));
+  dsc->next = next;
+}
+
 int vq_add(struct vq *q, const struct vbuf *b, int n)
 {
-  if (n > q->nfree)
+  bool indirect = q->indirect && n > 1 && n <= 4;
+  int need = indirect ? 1 : n;
+  if (need > q->nfree)
     return -1;
   uint16_t head = q->free_head, i = head, last = head;
-  for (int k = 0; k < n; k++) {
-    struct vq_desc *dsc = &q->desc[i];
-    dsc->addr = (uint64_t)b[k].addr;
-    dsc->len = b[k].len;
-    dsc->flags = (uint16_t)((b[k].write ? 2 : 0) | (k + 1 < n ? 1 : 0));
-    last = i;
-    i = dsc->next;
+  if (indirect) {
+    /* One descriptor pointing at a table of n (virtio 1.2 §2.7.5.3). */
+    for (int k = 0; k < n; k++)
+      fill(&q->ind[head][k], &b[k], k + 1 < n, (uint16_t)(k + 1));
+    last = head;
+    q->desc[head].addr = (uint64_t)q->ind[head];
+    q->desc[head].len = (uint32_t)(16 * n);
+    q->desc[head].flags = 4; /* INDIRECT */
+  } else {
+    for (int k = 0; k < n; k++) {
+      uint16_t next = q->desc[i].next;
+      fill(&q->desc[i], &b[k], k + 1 < n, next);
+      last = i;
+      i = next;
+    }
   }
   q->free_head = q->desc[last].next;
-  q->nfree = (uint16_t)(q->nfree - n);
+  q->nfree = (uint16_t)(q->nfree - need);
   q->avail.ring[q->avail.idx % VQ_SIZE] = head;
   __asm__ volatile("" ::: "memory"); /* x86 keeps stores in order */
   q->avail.idx++;
@@ -192,6 +212,18 @@ int vq_add(struct vq *q, const struct vbuf *b, int n)
 void vq_kick(struct vdev *d, struct vq *q)
 {
   __asm__ volatile("mfence" ::: "memory");
+  uint16_t old = q->kicked_idx, now = q->avail.idx;
+  q->kicked_idx = now;
+  if (q->event_idx) {
+    /* vring_need_event(): notify only if the device asked for an entry in
+     * (old, now] through used->avail_event. */
+    uint16_t event = *(volatile uint16_t *)&q->used.avail_event;
+    if ((uint16_t)(now - event - 1) >= (uint16_t)(now - old)) {
+      q->kicks_skipped++;
+      return;
+    }
+  }
+  q->kicks++;
   mmio_write32(d->base + QUEUE_NOTIFY, (uint32_t)q->index);
 }
 
@@ -205,7 +237,7 @@ bool vq_get(struct vq *q, uint32_t *head, uint32_t *len)
   *len = q->used.ring[slot].len;
   /* Give the chain's descriptors back to the free list. */
   uint16_t i = (uint16_t)*head, n = 1;
-  while (q->desc[i].flags & 1) {
+  while ((q->desc[i].flags & 5) == 1) { /* NEXT, not INDIRECT */
     i = q->desc[i].next;
     n++;
   }
@@ -219,6 +251,8 @@ bool vq_wait(struct vdev *d, struct vq *q, uint32_t ms)
 {
   (void)d;
   uint64_t until = virtio_ticks + ms;
+  q->avail.used_event = q->last_used; /* interrupt me at the next used entry */
+  __asm__ volatile("mfence" ::: "memory");
   while (*(volatile uint16_t *)&q->used.idx == q->last_used) {
     if (virtio_ticks >= until)
       return false;

@@ -27,8 +27,15 @@ struct vq {
     uint16_t avail_event;
   } used __attribute__((aligned(4)));
   uint16_t free_head, nfree, last_used;
+  uint16_t kicked_idx; /* avail.idx at the last notification */
+  bool event_idx, indirect; /* VIRTIO_F_EVENT_IDX / INDIRECT_DESC negotiated */
   int index;
+  uint32_t kicks, kicks_skipped;
+  struct vq_desc ind[VQ_SIZE][4] __attribute__((aligned(16))); /* one indirect table per head */
 } __attribute__((aligned(4096)));
+
+#define VIRTIO_F_INDIRECT_DESC (1ULL << 28)
+#define VIRTIO_F_EVENT_IDX (1ULL << 29)
 
 struct vdev {
   uint64_t base;
