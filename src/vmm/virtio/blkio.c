@@ -142,10 +142,12 @@ void blkio_kick(struct blkio *b)
     b->queued = 0;
     /* Reads of cached pages complete during the submit: answer them now
      * rather than after another trip through the event loop. */
-    complete(b);
+    blkio_reap(b);
   }
 }
 
+/* The eventfd is reset before the ring is looked at: a completion posted
+ * in between signals it again, so none waits unseen. */
 void blkio_reap(struct blkio *b)
 {
   if (!b->uring)
