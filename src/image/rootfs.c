@@ -55,9 +55,12 @@ int rootfs_mount(const struct store *st, const struct image *img, const char *up
   int r = 0;
   if (!upper && img->manifest.nlayers == 1) {
     /* overlayfs wants two lower layers or an upper one: bind it instead. */
-    if (mount(lower, target, NULL, MS_BIND, NULL) < 0 ||
-        mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+    if (mount(lower, target, NULL, MS_BIND, NULL) < 0) {
       r = err_sys(err, "cannot bind the layer of %.12s on `%s`", img->id.hex, target);
+    } else if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+      r = err_sys(err, "cannot make the layer of %.12s on `%s` read-only", img->id.hex, target);
+      umount2(target, MNT_DETACH); /* never leave a writable layer behind */
+    }
   } else {
     _cleanup_free_ char *opts = NULL;
     int n = upper ? asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)
@@ -70,8 +73,10 @@ int rootfs_mount(const struct store *st, const struct image *img, const char *up
     else if (mount("overlay", target, "overlay", upper ? 0 : MS_RDONLY, opts) < 0)
       r = err_sys(err, "cannot mount the overlay of %.12s on `%s`", img->id.hex, target);
   }
-  if (fchdir(cwd) < 0 && r == 0)
+  if (fchdir(cwd) < 0 && r == 0) {
     r = err_sys(err, "cannot return to the working directory");
+    umount2(target, MNT_DETACH);
+  }
   return r;
 }
 

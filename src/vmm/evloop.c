@@ -34,14 +34,6 @@ int evloop_init(struct evloop *l, err_t *err)
   return 0;
 }
 
-static struct evloop_handler *find(struct evloop *l, int fd)
-{
-  for (struct evloop_handler *h = l->handlers; h; h = h->next)
-    if (h->fd == fd)
-      return h;
-  return NULL;
-}
-
 static void free_list(struct evloop_handler **list)
 {
   while (*list) {
@@ -63,15 +55,6 @@ int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_fn fn, void *ct
     return err_sys(err, "cannot watch fd %d in the device event loop", fd);
   }
   l->handlers = h;
-  return 0;
-}
-
-int evloop_modify(struct evloop *l, int fd, uint32_t events, err_t *err)
-{
-  struct evloop_handler *h = find(l, fd);
-  struct epoll_event ev = {.events = events, .data.ptr = h};
-  if (!h || epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
-    return err_sys(err, "cannot change the events watched on fd %d", fd);
   return 0;
 }
 

@@ -37,7 +37,6 @@ int evloop_init(struct evloop *l, err_t *err);
 /* Watch `fd` for `events` (EPOLLIN, EPOLLOUT, EPOLLET...); the handler runs
  * on the loop's thread.  An fd is added once. */
 int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_fn fn, void *ctx, err_t *err);
-int evloop_modify(struct evloop *l, int fd, uint32_t events, err_t *err);
 void evloop_remove(struct evloop *l, int fd);
 /* Run fn(ctx) after every batch of events (devices raise their interrupts
  * there, once per batch); set up before the loop starts. */

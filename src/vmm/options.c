@@ -45,7 +45,7 @@ int vmm_parse_disk(char *arg, struct virtio_blk_config *out, err_t *err)
   return 0;
 }
 
-int vmm_parse_mac(const char *s, uint8_t mac[6])
+static int parse_mac(const char *s, uint8_t mac[6])
 {
   unsigned b[6];
   char end;
@@ -65,7 +65,7 @@ int vmm_parse_net(char *arg, struct vm_net *out, err_t *err)
     if (!strcmp(k, "tap") && v && *v) {
       out->tap = v;
     } else if (!strcmp(k, "mac") && v) {
-      if (vmm_parse_mac(v, out->mac) < 0)
+      if (parse_mac(v, out->mac) < 0)
         return err_make(err, EINVAL, "--net: mac `%s` is not a unicast XX:XX:XX:XX:XX:XX address",
                         v);
       out->has_mac = true;

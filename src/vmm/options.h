@@ -12,6 +12,5 @@ int vmm_parse_disk(char *arg, struct virtio_blk_config *out, err_t *err);
 int vmm_parse_net(char *arg, struct vm_net *out, err_t *err);
 /* --vsock cid=N,uds=PATH */
 int vmm_parse_vsock(char *arg, struct virtio_vsock_config *out, err_t *err);
-int vmm_parse_mac(const char *s, uint8_t mac[6]);
 
 #endif

@@ -283,25 +283,6 @@ void virtio_mmio_flush(struct virtio_mmio *m)
   pthread_mutex_unlock(&m->lock);
 }
 
-void virtio_mmio_config_changed(struct virtio_mmio *m)
-{
-  pthread_mutex_lock(&m->lock);
-  m->config_generation++;
-  m->int_status |= INT_CONFIG_CHANGE;
-  update_irq(m);
-  pthread_mutex_unlock(&m->lock);
-}
-
-void virtio_mmio_used(struct virtio_mmio *m, int queue)
-{
-  pthread_mutex_lock(&m->lock);
-  if (virtq_needs_interrupt(m->gm, &m->queues[queue])) {
-    m->int_status |= INT_USED_BUFFER;
-    update_irq(m);
-  }
-  pthread_mutex_unlock(&m->lock);
-}
-
 void virtio_mmio_broken(struct virtio_mmio *m, const char *why)
 {
   pthread_mutex_lock(&m->lock);

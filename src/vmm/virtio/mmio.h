@@ -91,12 +91,8 @@ void virtio_mmio_unpop(struct virtio_mmio *m, int queue, uint16_t n);
 void virtio_mmio_flush(struct virtio_mmio *m);
 /* Whether `queue` is set up and the driver is running. */
 bool virtio_mmio_queue_live(struct virtio_mmio *m, int queue);
-/* Raise a configuration-change interrupt (link status, capacity). */
-void virtio_mmio_config_changed(struct virtio_mmio *m);
 
-/* Device side: the used ring of `queue` changed (interrupt if the driver
- * wants one), or the device found the driver's data malformed. */
-void virtio_mmio_used(struct virtio_mmio *m, int queue);
+/* Device side: the device found the driver's data malformed. */
 void virtio_mmio_broken(struct virtio_mmio *m, const char *why);
 
 /* "virtio_mmio.device=4K@0xd0001000:5" for the kernel command line. */

@@ -196,11 +196,15 @@ bool virtq_needs_interrupt(const struct guest_mem *gm, struct virtq *q)
   return need;
 }
 
-static uint64_t copy(const struct guest_mem *gm, const struct virtq_req *req, bool write,
-                     uint64_t off, uint8_t *p, uint64_t len)
+/* Host iovecs for up to `len` bytes of the request's readable (write =
+ * false) or writable buffers from byte `off`; stops early at a buffer
+ * outside guest memory or after `max` iovecs.  *got: the bytes covered. */
+static int walk(const struct guest_mem *gm, const struct virtq_req *req, bool write, uint64_t off,
+                uint64_t len, struct iovec *iov, int max, uint64_t *got)
 {
-  uint64_t done = 0;
-  for (int i = 0; i < req->n && done < len; i++) {
+  int n = 0;
+  *got = 0;
+  for (int i = 0; i < req->n && *got < len && n < max; i++) {
     const struct virtq_buf *b = &req->bufs[i];
     if (b->write != write)
       continue;
@@ -208,17 +212,26 @@ static uint64_t copy(const struct guest_mem *gm, const struct virtq_req *req, bo
       off -= b->len;
       continue;
     }
-    uint64_t n = b->len - off;
-    if (n > len - done)
-      n = len - done;
-    int r = write ? guest_mem_write(gm, b->addr + off, p + done, n, NULL)
-                  : guest_mem_read(gm, b->addr + off, p + done, n, NULL);
-    if (r < 0)
+    uint64_t take = b->len - off < len - *got ? b->len - off : len - *got;
+    void *p = guest_mem_ptr(gm, b->addr + off, take);
+    if (!p)
       break;
-    done += n;
+    iov[n++] = (struct iovec){p, take};
+    *got += take;
     off = 0;
   }
-  return done;
+  return n;
+}
+
+static uint64_t copy(const struct guest_mem *gm, const struct virtq_req *req, bool write,
+                     uint64_t off, uint8_t *p, uint64_t len)
+{
+  struct iovec iov[VIRTQ_MAX_SEGS];
+  uint64_t got;
+  int n = walk(gm, req, write, off, len, iov, VIRTQ_MAX_SEGS, &got);
+  for (int i = 0; i < n; p += iov[i++].iov_len)
+    memcpy(write ? iov[i].iov_base : p, write ? p : iov[i].iov_base, iov[i].iov_len);
+  return got;
 }
 
 uint64_t virtq_req_read(const struct guest_mem *gm, const struct virtq_req *req, uint64_t off,
@@ -236,22 +249,7 @@ uint64_t virtq_req_write(const struct guest_mem *gm, const struct virtq_req *req
 int virtq_req_iov(const struct guest_mem *gm, const struct virtq_req *req, bool write, uint64_t off,
                   uint64_t len, struct iovec *iov, int max)
 {
-  int n = 0;
-  for (int i = 0; i < req->n && len > 0; i++) {
-    const struct virtq_buf *b = &req->bufs[i];
-    if (b->write != write)
-      continue;
-    if (off >= b->len) {
-      off -= b->len;
-      continue;
-    }
-    uint64_t take = b->len - off < len ? b->len - off : len;
-    void *p = guest_mem_ptr(gm, b->addr + off, take);
-    if (!p || n == max)
-      return -1;
-    iov[n++] = (struct iovec){p, take};
-    len -= take;
-    off = 0;
-  }
-  return len == 0 ? n : -1;
+  uint64_t got;
+  int n = walk(gm, req, write, off, len, iov, max, &got);
+  return got == len ? n : -1;
 }

@@ -136,20 +136,12 @@ static void tx_packet(struct virtio_vsock *v, const struct vsock_hdr *h, const u
     return;
   }
   struct vsock_conn *c = vsock_conn_find(v, h->dst_port, h->src_port);
-  if (h->op == VSOCK_OP_REQUEST && !c) {
-    vsock_conn_guest_connect(v, h->dst_port, h->src_port);
-    c = vsock_conn_find(v, h->dst_port, h->src_port);
-    if (c) {
-      c->peer_buf_alloc = h->buf_alloc;
-      c->peer_fwd_cnt = h->fwd_cnt;
-    }
+  if (h->op == VSOCK_OP_REQUEST && !c)
+    c = vsock_conn_guest_connect(v, h->dst_port, h->src_port); /* NULL: reset */
+  else if (!c && h->op != VSOCK_OP_RST)
+    vsock_ctrl(v, NULL, h->dst_port, h->src_port, VSOCK_OP_RST, 0);
+  if (!c)
     return;
-  }
-  if (!c) {
-    if (h->op != VSOCK_OP_RST)
-      vsock_ctrl(v, NULL, h->dst_port, h->src_port, VSOCK_OP_RST, 0);
-    return;
-  }
   c->peer_buf_alloc = h->buf_alloc;
   c->peer_fwd_cnt = h->fwd_cnt;
   switch (h->op) {

@@ -77,7 +77,7 @@ int vsock_conn_established(struct vsock_conn *c)
   return -1;
 }
 
-void vsock_conn_guest_connect(struct virtio_vsock *v, uint32_t port, uint32_t peer)
+struct vsock_conn *vsock_conn_guest_connect(struct virtio_vsock *v, uint32_t port, uint32_t peer)
 {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", v->uds, port);
@@ -92,12 +92,14 @@ void vsock_conn_guest_connect(struct virtio_vsock *v, uint32_t port, uint32_t pe
   struct vsock_conn *c = fd >= 0 ? conn_new(v, fd, CONN_ESTABLISHED) : NULL;
   if (!c) {
     vsock_ctrl(v, NULL, port, peer, VSOCK_OP_RST, 0);
-    return;
+    return NULL;
   }
   c->local_port = port;
   c->peer_port = peer;
-  if (vsock_conn_established(c) == 0)
-    vsock_ctrl(v, c, port, peer, VSOCK_OP_RESPONSE, 0);
+  if (vsock_conn_established(c) < 0)
+    return NULL;
+  vsock_ctrl(v, c, port, peer, VSOCK_OP_RESPONSE, 0);
+  return c;
 }
 
 /* Tell the guest about freed buffer space once a quarter of it is free

@@ -49,8 +49,9 @@ bool vsock_sync_gen(struct virtio_vsock *v);
 void vsock_rx(struct virtio_vsock *v);
 
 struct vsock_conn *vsock_conn_find(struct virtio_vsock *v, uint32_t local, uint32_t peer);
-/* The guest asked for host port `port` from its port `peer`. */
-void vsock_conn_guest_connect(struct virtio_vsock *v, uint32_t port, uint32_t peer);
+/* The guest asked for host port `port` from its port `peer`: the new
+ * connection, or NULL (an RST is queued). */
+struct vsock_conn *vsock_conn_guest_connect(struct virtio_vsock *v, uint32_t port, uint32_t peer);
 /* Payload of an RW packet: buffered and written to the socket. */
 int vsock_conn_write(struct vsock_conn *c, const uint8_t *data, uint32_t len);
 /* -1: out of memory, the connection was reset and freed. */
