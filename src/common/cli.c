@@ -1,6 +1,9 @@
 #include "common/cli.h"
 
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "commit.h"
 #include "config.h"
@@ -44,4 +47,28 @@ int cli_dispatch(const char *prog, const struct cli_cmd *cmds, int argc, char **
     return usage_status;
   }
   return c->run(argc, argv);
+}
+
+int cli_parse_signal(const char *s)
+{
+  char *end;
+  long n = strtol(s, &end, 10);
+  if (*s && !*end)
+    return n > 0 && n < NSIG ? (int)n : -1;
+  if (!strncasecmp(s, "SIG", 3))
+    s += 3;
+  if (!strncasecmp(s, "RTMIN", 5) || !strncasecmp(s, "RTMAX", 5)) {
+    int base = !strncasecmp(s, "RTMIN", 5) ? SIGRTMIN : SIGRTMAX;
+    long off = s[5] ? strtol(s + 5, &end, 10) : 0;
+    if (*end)
+      return -1;
+    int sig = base + (int)off;
+    return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -1;
+  }
+  for (int i = 1; i < SIGRTMIN; i++) {
+    const char *abbrev = sigabbrev_np(i);
+    if (abbrev && !strcasecmp(abbrev, s))
+      return i;
+  }
+  return -1;
 }

@@ -28,4 +28,7 @@ const struct cli_cmd *cli_find(const struct cli_cmd *cmds, const char *name);
 int cli_dispatch(const char *prog, const struct cli_cmd *cmds, int argc, char **argv,
                  int usage_status);
 
+/* A signal by name (KILL, SIGTERM, RTMIN+3) or number; -1 if none. */
+int cli_parse_signal(const char *s);
+
 #endif

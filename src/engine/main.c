@@ -8,27 +8,28 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "engine/engine.h"
+#include "engine/volume.h"
 
 #define PROG "isola"
 
 const char *engine_root = "/var/lib/isola";
 
 static const struct cli_cmd commands[] = {
-    {"run", "run a command in a new container or microVM (--vm)", NULL},
-    {"create", "create a container", NULL},
-    {"start", "start a created container", NULL},
-    {"stop", "stop a running container", NULL},
-    {"kill", "send a signal to a container", NULL},
-    {"restart", "restart a container", NULL},
-    {"rm", "remove containers", NULL},
+    {"run", "run a command in a new container or microVM (--vm)", cmd_run},
+    {"create", "create a container", cmd_create},
+    {"start", "start a created container", cmd_start},
+    {"stop", "stop a running container", cmd_stop},
+    {"kill", "send a signal to a container", cmd_kill},
+    {"restart", "restart a container", cmd_restart},
+    {"rm", "remove containers", cmd_rm},
     {"ps", "list containers", NULL},
-    {"logs", "show a container's output", NULL},
+    {"logs", "show a container's output", cmd_logs},
     {"exec", "run a command in a running container", NULL},
     {"attach", "attach to a container's console", NULL},
     {"inspect", "show details of a container, image, volume or network", cmd_inspect},
     {"stats", "show resource usage", NULL},
     {"top", "show a container's processes", NULL},
-    {"wait", "wait for a container to exit", NULL},
+    {"wait", "wait for a container to exit", cmd_wait},
     {"cp", "copy files between a container and the host", NULL},
     {"commit", "make an image from a container", NULL},
     {"pull", "pull an image from a registry", cmd_pull},
@@ -42,7 +43,7 @@ static const struct cli_cmd commands[] = {
     {"login", "store registry credentials", cmd_login},
     {"logout", "remove registry credentials", cmd_logout},
     {"image", "manage images (prune)", cmd_image},
-    {"volume", "manage volumes", NULL},
+    {"volume", "manage volumes", cmd_volume},
     {"network", "manage virtual networks", NULL},
     {"port", "list a container's published ports", NULL},
     {"system", "show and clean engine state", NULL},

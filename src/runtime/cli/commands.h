@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "common/cli.h"
 #include "common/err.h"
 
 int cmd_create(int argc, char **argv);
@@ -31,7 +32,5 @@ int sealed_exe_reexec(char **argv, char **envp, err_t *err);
 int cli_fail(err_t *err);
 /* Exactly one positional argument, the container id. */
 const char *cli_one_id(int argc, char **argv, int optind_, const char *cmd);
-/* "KILL", "SIGKILL", "9" -> 9; -1 when unknown. */
-int cli_parse_signal(const char *s);
 
 #endif

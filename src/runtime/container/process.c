@@ -178,6 +178,13 @@ int process_exec(const struct spec_process *p, const struct spec_seccomp *seccom
     memset(caps, 0, sizeof(caps)); /* no capabilities object: none at all */
   if (drop_bounding(caps[CAPS_BOUNDING], err) < 0)
     return -1;
+  /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN in the
+   * effective set, which the change to a non-root uid clears: load it
+   * first then (as runc does), so the filter must allow what follows.
+   * With no_new_privs, load it last so that it sees as few of our own
+   * syscalls as possible. */
+  if (seccomp && !p->no_new_privileges && seccomp_apply(seccomp, sync_fd, err) < 0)
+    return -1;
   /* Keep permitted capabilities across the uid change, then set exactly
    * the configured sets. */
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -189,11 +196,6 @@ int process_exec(const struct spec_process *p, const struct spec_seccomp *seccom
   if (chdir(p->cwd) < 0)
     return err_sys(err, "process.cwd: cannot enter `%s`", p->cwd);
   if (lsm_apply(p, err) < 0)
-    return -1;
-  /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
-   * sets below may drop: load it first then.  With it, load it last so the
-   * filter sees as few of our own syscalls as possible. */
-  if (seccomp && !p->no_new_privileges && seccomp_apply(seccomp, sync_fd, err) < 0)
     return -1;
   if (capset_sets(caps, err) < 0 || raise_ambient(caps[CAPS_AMBIENT], err) < 0)
     return -1;

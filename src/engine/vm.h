@@ -1,0 +1,19 @@
+/* `isola run --vm`: the container's image, flags and semantics in a KVM
+ * microVM.  isola-vmm boots the guest kernel with an initramfs holding
+ * isola-init, the image as a read-only root disk (erofs/ext4 from
+ * `image disk`) plus a writable overlay disk, and a vsock device; the
+ * monitor then runs the entrypoint through isola-init's agent (guest/init/
+ * proto.h) and carries stdio, signals and the exit status over vsock. */
+#ifndef ISOLA_ENGINE_VM_H
+#define ISOLA_ENGINE_VM_H
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "engine/ctr.h"
+
+int vm_start(struct ctr *c, bool wait_attach, int *code, err_t *err);
+int vm_signal(struct ctr *c, int sig, err_t *err);
+void vm_cleanup(struct ctr *c);
+
+#endif
