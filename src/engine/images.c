@@ -11,7 +11,9 @@
 #include "common/cleanup.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "engine/ctrinfo.h"
 #include "engine/engine.h"
+#include "engine/volume.h"
 #include "image/image.h"
 #include "image/reference.h"
 #include "image/rootfs.h"
@@ -321,10 +323,53 @@ int cmd_tag(int argc, char **argv)
   return r < 0 ? fail(&err) : 0;
 }
 
+/* Docker's inspect object for an image; NULL with *err when there is none. */
+static json_t *image_inspect_json(struct store *st, json_t *names, const char *what, err_t *err)
+{
+  struct image img;
+  if (image_load(st, what, &img, NULL, err) < 0)
+    return NULL;
+  char id[DIGEST_STR_LEN + 1], md[DIGEST_STR_LEN + 1];
+  digest_format(&img.id, id);
+  digest_format(&img.manifest_digest, md);
+  json_t *layers = json_array(), *cfg = NULL;
+  for (size_t l = 0; l < img.config.ndiff_ids; l++) {
+    char d[DIGEST_STR_LEN + 1];
+    digest_format(&img.config.diff_ids[l], d);
+    json_array_append_new(layers, json_string(d));
+  }
+  json_t *doc = json_loads(img.config_json, 0, NULL);
+  cfg = doc ? json_incref(json_object_get(doc, "config")) : NULL;
+  json_decref(doc);
+  json_t *j = json_pack("{ss ss so ss ss ss sI s{ss so} so}", "Id", id + 7, "Digest", md, "RepoTags",
+                        image_names_of(names, &img.manifest_digest), "Architecture",
+                        img.config.arch ? img.config.arch : "", "Os", img.config.os ? img.config.os : "",
+                        "Created", img.config.created ? img.config.created : "", "Size", (json_int_t)img.size,
+                        "RootFS", "Type", "layers", "Layers", layers, "Config", cfg ? cfg : json_object());
+  image_release(&img);
+  return j;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
-  if (argc < 2) {
-    fprintf(stderr, "Usage: isola inspect IMAGE...\n");
+  static const struct option opts[] = {{"type", required_argument, NULL, 't'},
+                                       {"format", required_argument, NULL, 'f'},
+                                       {NULL, 0, NULL, 0}};
+  const char *type = NULL, *format = NULL;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "+t:f:", opts, NULL)) != -1) {
+    if (c == 't' && (!strcmp(optarg, "container") || !strcmp(optarg, "image") || !strcmp(optarg, "volume")))
+      type = optarg;
+    else if (c == 'f')
+      format = optarg;
+    else {
+      fprintf(stderr, "Usage: isola inspect [--type container|image|volume] [-f TEMPLATE] NAME...\n");
+      return EXIT_ENGINE;
+    }
+  }
+  if (optind >= argc) {
+    fprintf(stderr, "Usage: isola inspect [--type container|image|volume] [-f TEMPLATE] NAME...\n");
     return EXIT_ENGINE;
   }
   _cleanup_err_ err_t err = NULL;
@@ -336,38 +381,40 @@ int cmd_inspect(int argc, char **argv)
     json_decref(out);
     return fail(&err);
   }
-  for (int i = 1; i < argc; i++) {
-    struct image img;
-    if (image_load(&st, argv[i], &img, NULL, &err) < 0) {
-      log_err(err);
-      err_free(&err);
+  for (int i = optind; i < argc; i++) {
+    json_t *j = NULL;
+    struct ctr ct;
+    if ((!type || !strcmp(type, "container")) && ctr_open(argv[i], &ct, NULL) == 0) {
+      j = ctr_inspect_json(&ct);
+      ctr_close(&ct);
+    }
+    if (!j && (!type || !strcmp(type, "image")))
+      j = image_inspect_json(&st, names, argv[i], NULL);
+    if (!j && (!type || !strcmp(type, "volume")))
+      volume_inspect_json(argv[i], &j);
+    if (!j) {
+      log_error("no such %s: `%s`", type ? type : "container, image or volume", argv[i]);
       status = EXIT_ENGINE;
       continue;
     }
-    char id[DIGEST_STR_LEN + 1], md[DIGEST_STR_LEN + 1];
-    digest_format(&img.id, id);
-    digest_format(&img.manifest_digest, md);
-    json_t *layers = json_array(), *cfg = NULL;
-    for (size_t l = 0; l < img.config.ndiff_ids; l++) {
-      char d[DIGEST_STR_LEN + 1];
-      digest_format(&img.config.diff_ids[l], d);
-      json_array_append_new(layers, json_string(d));
-    }
-    json_t *doc = json_loads(img.config_json, 0, NULL);
-    cfg = doc ? json_incref(json_object_get(doc, "config")) : NULL;
-    json_decref(doc);
-    json_array_append_new(out, json_pack("{ss ss so ss ss ss sI s{ss so} so}", "Id", id + 7, "Digest", md,
-                                         "RepoTags", image_names_of(names, &img.manifest_digest),
-                                         "Architecture", img.config.arch ? img.config.arch : "",
-                                         "Os", img.config.os ? img.config.os : "", "Created",
-                                         img.config.created ? img.config.created : "", "Size",
-                                         (json_int_t)img.size, "RootFS", "Type", "layers",
-                                         "Layers", layers, "Config", cfg ? cfg : json_object()));
-    image_release(&img);
+    json_array_append_new(out, j);
   }
-  char *s = json_dumps(out, JSON_INDENT(4));
-  printf("%s\n", s ? s : "[]");
-  free(s);
+  if (format) {
+    size_t i;
+    json_t *j;
+    json_array_foreach(out, i, j)
+    {
+      if (format_template(format, j, stdout, &err) < 0) {
+        status = fail(&err);
+        break;
+      }
+      putchar('\n');
+    }
+  } else {
+    char *s = json_dumps(out, JSON_INDENT(4));
+    printf("%s\n", s ? s : "[]");
+    free(s);
+  }
   json_decref(out);
   json_decref(names);
   store_close(&st);

@@ -7,6 +7,7 @@
 
 #include "common/cli.h"
 #include "common/log.h"
+#include "engine/ctrinfo.h"
 #include "engine/engine.h"
 #include "engine/volume.h"
 
@@ -22,13 +23,13 @@ static const struct cli_cmd commands[] = {
     {"kill", "send a signal to a container", cmd_kill},
     {"restart", "restart a container", cmd_restart},
     {"rm", "remove containers", cmd_rm},
-    {"ps", "list containers", NULL},
+    {"ps", "list containers", cmd_ps},
     {"logs", "show a container's output", cmd_logs},
-    {"exec", "run a command in a running container", NULL},
-    {"attach", "attach to a container's console", NULL},
+    {"exec", "run a command in a running container", cmd_exec},
+    {"attach", "attach to a container's console", cmd_attach},
     {"inspect", "show details of a container, image, volume or network", cmd_inspect},
-    {"stats", "show resource usage", NULL},
-    {"top", "show a container's processes", NULL},
+    {"stats", "show resource usage", cmd_stats},
+    {"top", "show a container's processes", cmd_top},
     {"wait", "wait for a container to exit", cmd_wait},
     {"cp", "copy files between a container and the host", NULL},
     {"commit", "make an image from a container", NULL},

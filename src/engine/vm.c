@@ -19,3 +19,9 @@ int vm_signal(struct ctr *c, int sig, err_t *err)
 void vm_cleanup(struct ctr *c)
 {
 }
+
+int vm_exec(struct ctr *c, int argc, char **argv, const char **env, size_t nenv, const char *cwd,
+            bool interactive, bool tty, err_t *err)
+{
+  return err_make(err, ENOTSUP, "--vm is not built yet");
+}

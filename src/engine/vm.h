@@ -7,6 +7,9 @@
 #ifndef ISOLA_ENGINE_VM_H
 #define ISOLA_ENGINE_VM_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <jansson.h>
 
 #include "common/err.h"
@@ -15,5 +18,9 @@
 int vm_start(struct ctr *c, bool wait_attach, int *code, err_t *err);
 int vm_signal(struct ctr *c, int sig, err_t *err);
 void vm_cleanup(struct ctr *c);
+/* `isola exec` in a microVM container: through the agent; the exit code,
+ * or -1 with *err. */
+int vm_exec(struct ctr *c, int argc, char **argv, const char **env, size_t nenv, const char *cwd,
+            bool interactive, bool tty, err_t *err);
 
 #endif

@@ -145,8 +145,15 @@ int cmd_exec(int argc, char **argv)
     goto out;
   }
   o.process = &proc;
-  if (container_exec(&o, &status, &err) < 0)
+  if (container_exec(&o, &status, &err) < 0) {
+    /* the process could not be executed: Docker's (and the shells')
+     * statuses, so that engines can tell "not found" from a failure */
+    int e = err_errnum(err);
+    bool exec_failed = strstr(err_msg(err), "exec: `") != NULL;
     status = cli_fail(&err);
+    if (exec_failed)
+      status = e == ENOENT ? 127 : (e == EACCES || e == EISDIR || e == ENOEXEC) ? 126 : status;
+  }
 out:
   spec_process_release(&proc);
   json_decref(pj);
