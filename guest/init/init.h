@@ -29,6 +29,9 @@ int agent_listen_vsock(unsigned port);
 int agent_listen_unix(const char *path);
 void agent_serve(int listen_fd);
 
+/* reaper.c: `isola-init -- CMD...`, tini's job in containers. */
+int reaper_main(char **argv);
+
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -69,6 +69,8 @@ static const char *get(const char *key, const char *def)
 
 int main(int argc, char **argv)
 {
+  if (argc >= 3 && !strcmp(argv[1], "--"))
+    return reaper_main(argv + 2);
   if (argc == 3 && !strcmp(argv[1], "--agent") && !strncmp(argv[2], "unix:", 5)) {
     int fd = agent_listen_unix(argv[2] + 5);
     if (fd < 0)
@@ -81,7 +83,8 @@ int main(int argc, char **argv)
   }
   if (getpid() != 1) {
     fputs("usage: isola-init is PID 1 of a microVM; `isola-init --agent unix:PATH` serves its\n"
-          "agent protocol on a Unix socket for tests\n", stderr);
+          "agent protocol on a Unix socket for tests; `isola-init -- CMD...` is a minimal init\n"
+          "for containers (signals forwarded, zombies reaped)\n", stderr);
     return 2;
   }
   mount_early();

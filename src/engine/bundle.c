@@ -315,7 +315,7 @@ static int user_mounts(struct ctr *c, int rootfd, json_t *mounts, err_t *err)
       struct stat st;
       if (stat(host, &st) < 0) {
         /* -v makes a missing host directory, as Docker does; --mount refuses */
-        if (errno != ENOENT || !json_object_get(hc, "Binds") || mkdir_p(host, 0755, NULL) < 0) {
+        if (errno != ENOENT || !json_is_true(json_object_get(m, "CreateSource")) || mkdir_p(host, 0755, NULL) < 0) {
           json_decref(opts);
           return err_make(err, ENOENT, "bind mount source `%s` does not exist: create it or fix the path", src);
         }

@@ -619,6 +619,7 @@ static void monitor_main(struct ctr *c, int sync_fd, bool wait_attach)
     err_free(&err);
     return;
   }
+  fcntl(m.lfd, F_SETFL, O_NONBLOCK);
   watch(&m, m.lfd, T_LISTEN, EPOLLIN);
   m.rundir_fd = open(c->rundir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   _cleanup_json_ json_t *img = bundle_image_config(c);
@@ -663,7 +664,7 @@ static void monitor_main(struct ctr *c, int sync_fd, bool wait_attach)
       struct timespec ts = {0, 50 * 1000 * 1000};
       nanosleep(&ts, NULL);
       int cl;
-      while ((cl = accept4(m.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
+      while ((cl = accept4(m.lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
         add_client(&m, cl);
     }
     if (manually_stopped(c))

@@ -193,8 +193,9 @@ static int add_volume(json_t *mounts, json_t *binds, const char *spec, err_t *er
                         spec, src);
       }
   }
-  json_array_append_new(mounts, json_pack("{ss ss ss sb so}", "Type", type, "Source", src, "Target", dst,
-                                          "ReadOnly", ro, "Options", extra));
+  /* -v makes a missing host directory (Docker's rule); --mount does not */
+  json_array_append_new(mounts, json_pack("{ss ss ss sb so sb}", "Type", type, "Source", src, "Target", dst,
+                                          "ReadOnly", ro, "Options", extra, "CreateSource", 1));
   append(binds, spec);
   return 0;
 }

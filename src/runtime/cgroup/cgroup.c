@@ -159,19 +159,30 @@ static int mkdir_levels(const char *dir, size_t base_len, bool cpuset, err_t *er
   _cleanup_free_ char *p = strdup(dir);
   if (!p)
     return err_sys(err, "cgroup");
-  for (char *s = p + base_len + 1;; s++) {
-    if (*s != '/' && *s != '\0')
-      continue;
-    char c = *s;
-    *s = '\0';
-    if (mkdir(p, 0755) == 0) {
-      if (cpuset && cpuset_fill(p, err) < 0)
-        return -1;
-    } else if (errno != EEXIST) {
-      return err_sys(err, "cannot create cgroup `%s`", p);
+  /* Another container's delete removes empty parents (rmdir_parents): a
+   * parent that vanishes between our two mkdirs is made again. */
+  for (int attempt = 0;; attempt++) {
+    bool vanished = false;
+    for (char *s = p + base_len + 1;; s++) {
+      if (*s != '/' && *s != '\0')
+        continue;
+      char c = *s;
+      *s = '\0';
+      if (mkdir(p, 0755) == 0) {
+        if (cpuset && cpuset_fill(p, err) < 0)
+          return -1;
+      } else if (errno == ENOENT && attempt < 8) {
+        *s = c;
+        vanished = true;
+        break;
+      } else if (errno != EEXIST) {
+        return err_sys(err, "cannot create cgroup `%s`", p);
+      }
+      *s = c;
+      if (!c)
+        return 0;
     }
-    *s = c;
-    if (!c)
+    if (!vanished)
       return 0;
   }
 }

@@ -1,0 +1,350 @@
+"""The isola engine's containers (issue #7): run/create/start/stop/kill/
+restart/rm/ps/logs/exec/attach/inspect/stats/top/wait, volumes, restart
+policies, healthchecks and crash safety, on busybox images through our
+runtime."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.engine import Engine, import_busybox
+from harness.fixtures import run
+
+
+@pytest.fixture
+def eng(isola, state_root, busybox_rootfs):
+    e = Engine(isola, state_root)
+    import_busybox(e, busybox_rootfs)
+    yield e
+    e("rm", "-f", "-a", timeout=120)
+    assert e.leftovers() == []
+
+
+def test_run_foreground_stdio_and_exit_code(eng):
+    r = eng("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert r.returncode == 3
+    assert r.stdout == "out\n"
+    assert "err\n" in r.stderr
+    assert eng.leftovers() == []
+
+
+def test_exit_codes_follow_docker(eng):
+    r = eng("run", "--rm", "busybox", "/nonexistent")
+    assert r.returncode == 127 and "/nonexistent" in r.stderr and "No such file" in r.stderr
+    r = eng("run", "--rm", "busybox", "/etc")
+    assert r.returncode == 126
+    r = eng("run", "--rm", "--no-such-flag", "busybox", "true")
+    assert r.returncode == 125 and "--no-such-flag" in r.stderr
+    r = eng("run", "--rm", "no-such-image:1", "true")
+    assert r.returncode == 125
+    r = eng("run", "--rm", "busybox", "sh", "-c", "exit 200")
+    assert r.returncode == 200
+    assert eng.leftovers() == []
+
+
+def test_stdin_and_environment(eng, tmp_path):
+    r = eng("run", "--rm", "-i", "busybox", "tr", "a-z", "A-Z", input="hello stdin\n")
+    assert r.returncode == 0 and r.stdout == "HELLO STDIN\n"
+    big = "x" * 300000 + "\n"
+    r = eng("run", "--rm", "-i", "busybox", "wc", "-c", input=big)
+    assert r.stdout.strip() == str(len(big))
+    envf = tmp_path / "env"
+    envf.write_text("# comment\nFROM_FILE=yes\n\nOVER=file\n")
+    r = eng.ok("run", "--rm", "-e", "A=1", "--env-file", envf, "-e", "OVER=flag", "-w", "/made/here",
+               "--hostname", "box1", "busybox", "sh", "-c", 'echo $A $FROM_FILE $OVER; pwd; hostname')
+    assert r.stdout.split("\n")[:3] == ["1 yes flag", "/made/here", "box1"]
+    r = eng.ok("run", "--rm", "-u", "nobody", "busybox", "id")
+    assert r.stdout.startswith("uid=65534(nobody) gid=65534(nogroup)")
+    r = eng.ok("run", "--rm", "-u", "1234:5678", "busybox", "id", "-u")
+    assert r.stdout.strip() == "1234"
+    r = eng.ok("run", "--rm", "--entrypoint", "echo", "busybox", "from", "entrypoint")
+    assert r.stdout == "from entrypoint\n"
+    r = eng("run", "--rm", "-u", "ghost", "busybox", "true")
+    assert r.returncode == 125 and "ghost" in r.stderr
+
+
+def test_detached_lifecycle_ps_logs_stop_wait_rm(eng):
+    cid = eng.ok("run", "-d", "--name", "ticker", "busybox", "sh", "-c",
+                 'trap "echo bye; exit 0" TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done'
+                 ).stdout.strip()
+    assert len(cid) == 64
+    ps = json.loads(eng.ok("ps", "--format", "json").stdout)
+    assert [c["Names"][0] for c in ps] == ["ticker"] and ps[0]["State"] == "running"
+    assert eng.ok("ps", "-q").stdout.strip() == cid[:12]
+    time.sleep(0.5)
+    logs = eng.ok("logs", "ticker").stdout
+    assert logs.startswith("tick 0\ntick 1\n")
+    assert eng.ok("logs", "--tail", "1", "ticker").stdout.count("\n") == 1
+    assert eng.ok("logs", "-t", "ticker").stdout.split()[0].endswith("Z")
+    # a second name is refused while the first exists
+    r = eng("run", "-d", "--name", "ticker", "busybox", "true")
+    assert r.returncode == 125 and "taken" in r.stderr
+    eng.ok("stop", "-t", "5", "ticker")
+    assert eng.ok("wait", "ticker").stdout.strip() == "0"
+    st = eng.state("ticker")
+    assert st["Status"] == "exited" and st["ExitCode"] == 0
+    assert "bye" in eng.ok("logs", "ticker").stdout
+    assert eng.ok("ps", "-q").stdout == ""
+    assert cid[:12] in eng.ok("ps", "-a").stdout
+    # the log is Docker's json-file
+    first = (eng.containers_dir() / cid / "ctr.log").read_text().splitlines()[0]
+    rec = json.loads(first)
+    assert rec["log"] == "tick 0\n" and rec["stream"] == "stdout" and rec["time"].endswith("Z")
+    eng.ok("rm", "ticker")
+    assert eng.leftovers() == []
+
+
+def test_logs_follow_and_rotation(eng):
+    eng.ok("run", "-d", "--name", "chatty", "--log-opt", "max-size=2k", "--log-opt", "max-file=3", "busybox",
+           "sh", "-c", "for i in $(seq 1 200); do echo line-$i; done; sleep 0.5")
+    f = subprocess.run([eng.binary, "--root", eng.root, "logs", "-f", "chatty"], capture_output=True, text=True,
+                       timeout=30)
+    lines = f.stdout.splitlines()
+    assert lines[-1] == "line-200"
+    cid = eng.inspect("chatty")["Id"]
+    files = sorted(p.name for p in (eng.containers_dir() / cid).glob("ctr.log*"))
+    assert files == ["ctr.log", "ctr.log.1", "ctr.log.2"]
+    for p in (eng.containers_dir() / cid).glob("ctr.log*"):
+        assert p.stat().st_size <= 2048
+
+
+def test_create_start_attach_restart(eng):
+    cid = eng.ok("create", "--name", "later", "busybox", "sh", "-c", "echo started; exit 4").stdout.strip()
+    assert eng.state("later")["Status"] == "created"
+    r = eng("start", "-a", "later")
+    assert r.returncode == 4 and r.stdout == "started\n"
+    eng.ok("run", "-d", "--name", "svc", "busybox", "sleep", "1000")
+    pid1 = eng.state("svc")["Pid"]
+    eng.ok("restart", "-t", "1", "svc")
+    st = eng.state("svc")
+    assert st["Running"] and st["Pid"] != pid1
+    # attach sees new output and the exit code
+    eng.ok("run", "-d", "-i", "--name", "echoer", "busybox", "sh", "-c", "read line; echo got $line; exit 6")
+    a = subprocess.run([eng.binary, "--root", eng.root, "attach", "echoer"], input="hi\n", capture_output=True,
+                       text=True, timeout=30)
+    assert a.stdout == "got hi\n" and a.returncode == 6
+    assert cid
+
+
+def test_exec(eng):
+    eng.ok("run", "-d", "--name", "box", "-e", "BASE=1", "busybox", "sleep", "1000")
+    r = eng.ok("exec", "-e", "EXTRA=2", "-w", "/tmp", "box", "sh", "-c", "echo $BASE $EXTRA; pwd")
+    assert r.stdout == "1 2\n/tmp\n"
+    assert eng("exec", "box", "sh", "-c", "exit 9").returncode == 9
+    assert eng("exec", "box", "/nonexistent").returncode == 127
+    assert eng.ok("exec", "-u", "nobody", "box", "id", "-un").stdout.strip() == "nobody"
+    r = eng("exec", "-i", "box", "cat", input="piped\n")
+    assert r.stdout == "piped\n"
+    eng.ok("exec", "-d", "box", "sh", "-c", "echo detached > /tmp/d")
+    time.sleep(0.3)
+    assert eng.ok("exec", "box", "cat", "/tmp/d").stdout == "detached\n"
+    top = eng.ok("top", "box").stdout
+    assert "sleep 1000" in top
+    eng.ok("stop", "-t", "0", "box")
+    r = eng("exec", "box", "true")
+    assert r.returncode == 125 and "not running" in r.stderr
+
+
+def test_volumes_binds_and_tmpfs(eng, tmp_path):
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "in").write_text("from host\n")
+    eng.ok("run", "--rm", "-v", "data:/data", "busybox", "sh", "-c", "echo persisted > /data/f")
+    r = eng.ok("run", "--rm", "-v", "data:/data:ro", "-v", f"{host}:/h", "busybox", "sh", "-c",
+               "cat /data/f /h/in; echo x > /data/g || echo ro-refused; echo back > /h/out")
+    assert r.stdout == "persisted\nfrom host\nro-refused\n"
+    assert (host / "out").read_text() == "back\n"
+    # an empty new volume takes what the image has at its target
+    r = eng.ok("run", "--rm", "-v", "etcvol:/etc", "busybox", "cat", "/etc/hostname")
+    vols = json.loads(eng.ok("volume", "ls", "--format", "json").stdout)
+    assert {v["Name"] for v in vols} == {"data", "etcvol"}
+    assert (eng.root / "volumes/etcvol/_data/passwd").exists()
+    r = eng.ok("run", "--rm", "--mount", f"type=bind,source={host},target=/m,readonly", "--tmpfs", "/scratch:size=1m",
+               "busybox", "sh", "-c", "cat /m/in; touch /m/x || echo ro; grep /scratch /proc/mounts")
+    assert r.stdout.startswith("from host\nro\n") and "tmpfs" in r.stdout and "size=1024k" in r.stdout
+    r = eng("run", "--rm", "--mount", f"type=bind,source={tmp_path}/absent,target=/x", "busybox", "true")
+    assert r.returncode == 125 and "absent" in r.stderr
+    r = eng("run", "--rm", "-v", "data:relative", "busybox", "true")
+    assert r.returncode == 125 and "absolute" in r.stderr
+    # in use: refused; after: removed; anonymous volumes go with --rm
+    eng.ok("run", "-d", "--name", "user", "-v", "data:/data", "busybox", "sleep", "100")
+    r = eng("volume", "rm", "data")
+    assert r.returncode == 125 and "in use" in r.stderr
+    eng.ok("rm", "-f", "user")
+    eng.ok("volume", "rm", "data")
+    eng.ok("run", "--rm", "-v", "/anon", "busybox", "touch", "/anon/x")
+    assert {v["Name"] for v in json.loads(eng.ok("volume", "ls", "--format", "json").stdout)} == {"etcvol"}
+    eng.ok("volume", "create", "--label", "k=v", "named")
+    assert eng.ok("inspect", "-f", "{{.Labels.k}} {{.Driver}}", "named").stdout == "v local\n"
+    assert sorted(eng.ok("volume", "prune", "--all").stdout.split()) == ["etcvol", "named"]
+    assert eng.ok("volume", "ls", "-q").stdout == ""
+
+
+def cgroup_file(controller, cid, name):
+    return Path(f"/sys/fs/cgroup/{controller}/isola/{cid}/{name}")
+
+
+def test_resources_and_read_only(eng):
+    cid = eng.ok("run", "-d", "-m", "64m", "--cpus", "0.5", "--pids-limit", "50", "busybox", "sleep", "100"
+                 ).stdout.strip()
+    assert int(cgroup_file("memory", cid, "memory.limit_in_bytes").read_text()) == 64 << 20
+    assert int(cgroup_file("cpu", cid, "cpu.cfs_quota_us").read_text()) == 50000
+    assert int(cgroup_file("pids", cid, "pids.max").read_text()) == 50
+    stats = json.loads(eng.ok("stats", "--no-stream", "--format", "json", cid).stdout)
+    assert stats[0]["mem_limit"] == 64 << 20 and stats[0]["pids"] == 1
+    r = eng("run", "--rm", "--read-only", "--tmpfs", "/tmp", "busybox", "sh", "-c",
+            "touch /x 2>/dev/null || echo ro; touch /tmp/y && echo tmp-ok")
+    assert r.stdout == "ro\ntmp-ok\n"
+    r = eng("run", "--rm", "-m", "1k", "busybox", "true")
+    assert r.returncode == 125 and "--memory" in r.stderr
+
+
+def capeff(eng, *flags):
+    out = eng.ok("run", "--rm", *flags, "busybox", "grep", "CapEff", "/proc/self/status").stdout
+    return int(out.split()[1], 16)
+
+
+def test_capabilities_and_seccomp(eng):
+    CAP_NET_RAW, CAP_CHOWN, CAP_SYS_ADMIN = 13, 0, 21
+    default = capeff(eng)
+    assert not default & (1 << CAP_NET_RAW) and default & (1 << CAP_CHOWN)
+    assert capeff(eng, "--cap-add", "NET_RAW") & (1 << CAP_NET_RAW)
+    assert not capeff(eng, "--cap-drop", "chown") & (1 << CAP_CHOWN)
+    assert capeff(eng, "--cap-drop", "ALL") == 0
+    r = eng.ok("run", "--rm", "busybox", "sh", "-c", "grep Seccomp: /proc/self/status; unshare -m true 2>&1; echo $?")
+    assert "Seccomp:\t2" in r.stdout and "Operation not permitted" in r.stdout
+    r = eng.ok("run", "--rm", "--security-opt", "seccomp=unconfined", "busybox", "grep", "Seccomp:", "/proc/self/status")
+    assert "Seccomp:\t0" in r.stdout
+    r = eng("run", "--rm", "--cap-add", "NOT A CAP", "busybox", "true")
+    assert r.returncode == 125
+
+
+def test_restart_policies(eng):
+    eng.ok("run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 3")
+    st = eng.wait_for("flaky", lambda s: s["Status"] == "exited")
+    assert st["ExitCode"] == 3 and eng.inspect("flaky")["RestartCount"] == 2
+    eng.ok("run", "-d", "--name", "forever", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2; exit 0")
+    eng.wait_for("forever", lambda s: s["RestartCount"] >= 2)
+    eng.ok("stop", "-t", "1", "forever")
+    st = eng.state("forever")
+    assert st["Status"] == "exited"
+    n = st["RestartCount"]
+    time.sleep(1)
+    assert eng.state("forever")["RestartCount"] == n
+    r = eng("run", "--rm", "--restart", "always", "busybox", "true")
+    assert r.returncode == 125
+    r = eng("run", "--restart", "sometimes", "busybox", "true")
+    assert r.returncode == 125 and "sometimes" in r.stderr
+
+
+def test_healthcheck(eng):
+    eng.ok("run", "-d", "--name", "hc", "--health-cmd", "test -f /tmp/ok", "--health-interval", "300ms",
+           "--health-retries", "2", "busybox", "sleep", "1000")
+    assert eng.state("hc")["Health"]["Status"] == "starting"
+    eng.wait_for("hc", lambda s: s["Health"]["Status"] == "unhealthy")
+    eng.ok("exec", "hc", "touch", "/tmp/ok")
+    st = eng.wait_for("hc", lambda s: s["Health"]["Status"] == "healthy")
+    assert st["Health"]["Log"][-1]["ExitCode"] == 0
+    assert "(healthy)" in eng.ok("ps").stdout
+    # unhealthy + a restart policy: the container is restarted
+    eng.ok("run", "-d", "--name", "sick", "--restart", "always", "--health-cmd", "false", "--health-interval",
+           "200ms", "--health-retries", "1", "busybox", "sleep", "1000")
+    eng.wait_for("sick", lambda s: s["RestartCount"] >= 1, timeout=30)
+
+
+def test_init_reaps_and_forwards(eng):
+    r = eng.ok("run", "--rm", "--init", "busybox", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
+    assert r.stdout.startswith("/dev/init -- sh")
+    eng.ok("run", "-d", "--init", "--name", "i", "busybox", "sleep", "1000")
+    t = time.time()
+    eng.ok("stop", "-t", "10", "i")
+    assert time.time() - t < 5  # SIGTERM reached sleep through the init
+    assert eng.state("i")["ExitCode"] == 143
+
+
+def test_systemd_mode_bundle(eng):
+    cid = eng.ok("create", "--systemd=always", "busybox", "sleep", "1").stdout.strip()
+    eng.ok("start", cid)
+    spec = json.loads((eng.containers_dir() / cid / "bundle/config.json").read_text())
+    dst = {m["destination"]: m for m in spec["mounts"]}
+    assert dst["/run"]["type"] == "tmpfs" and dst["/tmp"]["type"] == "tmpfs"
+    assert "ro" not in dst["/sys/fs/cgroup"]["options"]
+    assert "container=isola" in spec["process"]["env"]
+    assert {"type": "cgroup"} in spec["linux"]["namespaces"]
+
+
+def test_kill_monitor_and_client_are_survived(eng):
+    eng.ok("run", "-d", "--name", "orphan", "busybox", "sleep", "1000")
+    st = eng.state("orphan")
+    os.kill(st["MonitorPid"], signal.SIGKILL)
+    time.sleep(0.2)
+    assert eng.state("orphan")["Status"] == "running"
+    eng.ok("rm", "-f", "orphan")
+    assert eng.leftovers() == []
+    # kill -9 of a foreground `isola run`: the container runs on and is removable
+    p = subprocess.Popen([eng.binary, "--root", eng.root, "run", "--name", "fg", "busybox", "sleep", "1000"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    eng.wait_for("fg", lambda s: s["Status"] == "running")
+    p.kill()
+    p.wait()
+    assert eng.state("fg")["Status"] == "running"
+    eng.ok("kill", "fg")
+    eng.wait_for("fg", lambda s: s["Status"] == "exited")
+    assert eng.state("fg")["ExitCode"] == 137
+
+
+def test_concurrent_creates_with_one_name(eng):
+    results = []
+
+    def create():
+        results.append(eng("create", "--name", "same", "busybox", "true").returncode)
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0] + [125] * 5
+    assert len(json.loads(eng.ok("ps", "-a", "--format", "json").stdout)) == 1
+
+
+def test_two_hundred_containers_leave_nothing(eng):
+    for i in range(200):
+        r = eng("run", "--rm", "busybox", "true")
+        assert r.returncode == 0, r.stderr
+    assert eng.leftovers() == []
+    assert eng.ok("ps", "-aq").stdout == ""
+
+
+def test_events_and_inspect_format(eng):
+    eng.ok("run", "--name", "ev", "busybox", "true")
+    assert eng.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.Name}}", "ev").stdout == "exited 0 ev\n"
+    assert eng.ok("inspect", "--type", "image", "-f", "{{json .RepoTags}}", "busybox").stdout.startswith("[")
+    r = eng("inspect", "nothing-called-this")
+    assert r.returncode == 125 and "nothing-called-this" in r.stderr
+
+
+def test_pull_on_run(eng, registry, busybox_rootfs, tmp_path):
+    from harness.registry import skopeo_copy
+    tarball = tmp_path / "bb.tar"
+    subprocess.run(["tar", "-C", busybox_rootfs, "-cf", tarball, "."], check=True)
+    other = Engine(eng.build, tmp_path / "other")
+    other.ok("import", tarball, "bb")
+    ref = f"{registry.host}/engine/busybox:1"
+    skopeo_copy(f"docker-archive:{save_docker(other, tmp_path)}", f"docker://{ref}", "--dest-tls-verify=false")
+    r = eng("run", "--rm", "--tls-verify=false", ref, "echo", "pulled")
+    assert r.returncode == 0 and r.stdout == "pulled\n", r.stderr
+    assert "engine/busybox" in eng.ok("images").stdout
+    r = eng("run", "--rm", "--pull=never", f"{registry.host}/engine/absent:1", "true")
+    assert r.returncode == 125 and "--pull=never" in r.stderr
+
+
+def save_docker(engine, tmp_path):
+    out = tmp_path / "bb-docker.tar"
+    engine.ok("save", "-o", out, "bb")
+    return out
