@@ -735,7 +735,7 @@ static int code_from_events(const char *id)
   size_t cap = 0;
   int code = -1;
   while (f && getline(&line, &cap, f) > 0) {
-    if (!strstr(line, id) || !strstr(line, "\"died\""))
+    if (!strstr(line, id) || !strstr(line, "\"die\""))
       continue;
     json_t *j = json_loads(line, 0, NULL);
     const char *c = json_string_value(

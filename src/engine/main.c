@@ -31,7 +31,7 @@ static const struct cli_cmd commands[] = {
     {"stats", "show resource usage", cmd_stats},
     {"top", "show a container's processes", cmd_top},
     {"wait", "wait for a container to exit", cmd_wait},
-    {"cp", "copy files between a container and the host", NULL},
+    {"cp", "copy files between a container and the host", cmd_cp},
     {"commit", "make an image from a container", NULL},
     {"pull", "pull an image from a registry", cmd_pull},
     {"push", "push an image to a registry", cmd_push},
@@ -47,8 +47,8 @@ static const struct cli_cmd commands[] = {
     {"volume", "manage volumes", cmd_volume},
     {"network", "manage virtual networks", NULL},
     {"port", "list a container's published ports", NULL},
-    {"system", "show and clean engine state", NULL},
-    {"events", "show engine events", NULL},
+    {"system", "show and clean engine state", cmd_system},
+    {"events", "show engine events", cmd_events},
     {NULL, NULL, NULL},
 };
 

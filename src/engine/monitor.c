@@ -652,7 +652,7 @@ static void monitor_main(struct ctr *c, int sync_fd, bool wait_attach)
     json_object_set_new(c->state, "Pid", json_integer(0));
     char code[16];
     snprintf(code, sizeof code, "%d", m.code);
-    engine_event("container", "died", c->id, json_pack("{ss ss}", "name", ctr_name(c), "exitCode", code));
+    engine_event("container", "die", c->id, json_pack("{ss ss}", "name", ctr_name(c), "exitCode", code));
     if (!want_restart(&m, restarts))
       break;
     set_state(&m, "restarting");

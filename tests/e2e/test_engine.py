@@ -348,3 +348,45 @@ def save_docker(engine, tmp_path):
     out = tmp_path / "bb-docker.tar"
     engine.ok("save", "-o", out, "bb")
     return out
+
+
+def test_cp_both_ways_and_contained(eng, tmp_path):
+    eng.ok("run", "-d", "--name", "files", "busybox", "sh", "-c",
+           "mkdir -p /d/e; echo deep > /d/e/f; ln -s /etc/passwd /d/abs; ln -s ../../.. /d/up; sleep 1000")
+    (tmp_path / "in.txt").write_text("to the container\n")
+    eng.ok("cp", tmp_path / "in.txt", "files:/tmp/")
+    assert eng.ok("exec", "files", "cat", "/tmp/in.txt").stdout == "to the container\n"
+    time.sleep(0.2)
+    eng.ok("cp", "files:/d", tmp_path / "out")
+    assert (tmp_path / "out/e/f").read_text() == "deep\n"
+    # links are copied as links, never followed out of the root
+    assert os.readlink(tmp_path / "out/abs") == "/etc/passwd"
+    # writing through an absolute link in the container stays inside it
+    eng.ok("exec", "files", "ln", "-s", "/", "/tmp/root-link")
+    eng.ok("cp", tmp_path / "in.txt", "files:/tmp/root-link/escaped.txt")
+    assert not Path("/escaped.txt").exists()
+    assert eng.ok("exec", "files", "cat", "/escaped.txt").stdout == "to the container\n"
+    # from a stopped container too
+    eng.ok("stop", "-t", "0", "files")
+    eng.ok("cp", "files:/tmp/in.txt", tmp_path / "back.txt")
+    assert (tmp_path / "back.txt").read_text() == "to the container\n"
+    r = eng("cp", tmp_path / "in.txt", tmp_path / "x")
+    assert r.returncode == 125
+
+
+def test_events_system_info_df_prune(eng):
+    eng.ok("run", "--name", "gone", "busybox", "true")
+    evs = [json.loads(line) for line in eng.ok("events", "--stream=false", "--format", "json").stdout.splitlines()]
+    actions = [e["Action"] for e in evs if e["Type"] == "container"]
+    assert actions[:3] == ["create", "start", "die"]
+    assert evs[2]["Actor"]["Attributes"]["exitCode"] == "0"
+    only = eng.ok("events", "--stream=false", "--filter", "event=start").stdout.splitlines()
+    assert len(only) == 1 and " start " in only[0]
+    info = json.loads(eng.ok("system", "info", "--format", "json").stdout)
+    assert info["containers"]["total"] == 1 and info["containers"]["stopped"] == 1
+    assert info["store"]["root"] == str(eng.root)
+    assert "Containers" in eng.ok("system", "df").stdout
+    r = eng("system", "prune")
+    assert r.returncode == 125 and "-f" in r.stderr
+    assert eng.inspect("gone")["Id"] in eng.ok("system", "prune", "-f").stdout
+    assert eng.ok("ps", "-aq").stdout == ""
