@@ -13,7 +13,8 @@ const char *cmdline_get(const char *key); /* NULL when absent */
 
 /* mounts.c */
 int mount_early(void);                 /* /proc /sys /dev /dev/pts /run /tmp */
-int mount_root(const char *dev, const char *fstype, bool ro); /* and switch to it */
+/* and switch to it; with `overlay` (a disk), an overlayfs of the two */
+int mount_root(const char *dev, const char *fstype, bool ro, const char *overlay);
 
 /* modules.c: load the modules listed in `list` (one path per line, in
  * dependency order). */

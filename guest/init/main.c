@@ -5,7 +5,8 @@
  *   distribution kernel has its virtio drivers as modules); configures the
  *   network from the command line (isola.ip=A.B.C.D/N isola.gw= isola.dns=
  *   isola.ifname=, default eth0); mounts the root disk (isola.root=/dev/vda
- *   isola.rootfstype=ext4 isola.rootro=1) and makes it /; sets the hostname
+ *   isola.rootfstype=ext4 isola.rootro=1; isola.overlay=/dev/vdb puts a
+ *   writable ext4 disk over it with overlayfs) and makes it /; sets the hostname
  *   (isola.hostname=); then serves the agent protocol (proto.h) on vsock port
  *   1024 until the host asks it to power off, and powers off cleanly.
  *
@@ -100,7 +101,8 @@ int main(int argc, char **argv)
                     cmdline_get("isola.dns")) == 0 && cmdline_get("isola.ip"))
     say("network %s on %s", cmdline_get("isola.ip"), get("isola.ifname", "eth0"));
   const char *root = cmdline_get("isola.root");
-  if (root && mount_root(root, get("isola.rootfstype", "ext4"), cmdline_get("isola.rootro")) == 0)
+  if (root && mount_root(root, get("isola.rootfstype", "ext4"), cmdline_get("isola.rootro"),
+                         cmdline_get("isola.overlay")) == 0)
     say("root %s mounted", root);
   const char *host = cmdline_get("isola.hostname");
   if (host)

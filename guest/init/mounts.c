@@ -36,7 +36,7 @@ int mount_early(void)
 
 /* Mount the root disk on /newroot, move the early mounts into it and make
  * it / (switch_root: the initramfs stays in memory, unreachable). */
-int mount_root(const char *dev, const char *fstype, bool ro)
+int mount_root(const char *dev, const char *fstype, bool ro, const char *overlay)
 {
   static const char *const moved[] = {"/proc", "/sys", "/dev", "/run", "/tmp"};
   mkdir("/newroot", 0755);
@@ -47,7 +47,29 @@ int mount_root(const char *dev, const char *fstype, bool ro)
     }
     usleep(100 * 1000); /* the virtio-blk module may still be probing */
   }
-  if (mount(dev, "/newroot", fstype, ro ? MS_RDONLY : 0, NULL) < 0) {
+  if (overlay) {
+    /* the image read-only below, a writable disk above (isola run --vm) */
+    mkdir("/lower", 0755);
+    mkdir("/upperfs", 0755);
+    for (int tries = 0; access(overlay, F_OK) < 0; tries++) {
+      if (tries == 50) {
+        say("overlay disk %s did not appear", overlay);
+        return -1;
+      }
+      usleep(100 * 1000);
+    }
+    if (mount(dev, "/lower", fstype, MS_RDONLY, NULL) < 0 || mount(overlay, "/upperfs", "ext4", 0, NULL) < 0) {
+      say("cannot mount %s and %s for the overlay root: %s", dev, overlay, strerror(errno));
+      return -1;
+    }
+    mkdir("/upperfs/upper", 0755);
+    mkdir("/upperfs/work", 0755);
+    if (mount("overlay", "/newroot", "overlay", 0,
+              "lowerdir=/lower,upperdir=/upperfs/upper,workdir=/upperfs/work") < 0) {
+      say("cannot mount the overlay root: %s", strerror(errno));
+      return -1;
+    }
+  } else if (mount(dev, "/newroot", fstype, ro ? MS_RDONLY : 0, NULL) < 0) {
     say("cannot mount %s (%s) on /: %s", dev, fstype, strerror(errno));
     return -1;
   }

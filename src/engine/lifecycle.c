@@ -354,7 +354,10 @@ static int create_or_run(int argc, char **argv, bool run)
   if (start_container(&c, attached, &code, &err) < 0) {
     log_err(err);
     err_free(&err);
-    /* the monitor removed a --rm container that could not start */
+    /* a monitor removes a --rm container that could not start; one that
+     * failed before its monitor ran is ours to remove */
+    if (f.rm && ctr_reload_state(&c, NULL) == 0 && !ctr_monitor_pid(&c))
+      ctr_remove_files(&c, true, NULL);
     ctr_close(&c);
     return code ? code : EXIT_ENGINE;
   }

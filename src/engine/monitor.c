@@ -34,11 +34,12 @@
 #include "engine/logs.h"
 #include "engine/proc.h"
 #include "engine/runopts.h"
+#include "engine/vm.h"
 #include "engine/volume.h"
 
 #define MAX_CLIENTS 16
 
-enum tag { T_OUT, T_ERR, T_TTY, T_LISTEN, T_SIG, T_IN, T_HTIMER, T_HOUT, T_CLIENT = 100 };
+enum tag { T_OUT, T_ERR, T_TTY, T_LISTEN, T_SIG, T_IN, T_HTIMER, T_HOUT, T_AGENT, T_CLIENT = 100 };
 
 struct mon {
   struct ctr *c;
@@ -54,6 +55,9 @@ struct mon {
   pid_t pid;
   bool exited;
   int code;
+  bool vm;
+  int agent; /* --vm: the agent connection */
+  pid_t vmm;
   struct health health;
   /* exits reaped before the container's PID was known */
   pid_t early_pid[8];
@@ -169,7 +173,19 @@ static void client_input(struct mon *m, int i)
     close_fd(m, &m->clients[i]);
     return;
   }
-  if (type == 'I' && m->open_stdin) {
+  if (type == 'K') {
+    int sig = atoi(data);
+    if (m->vm && m->agent >= 0) {
+      unsigned char be[4] = {(unsigned char)(sig >> 24), (unsigned char)(sig >> 16), (unsigned char)(sig >> 8),
+                             (unsigned char)sig};
+      attach_send(m->agent, 'K', be, 4);
+    } else if (m->pid > 0 && sig > 0) {
+      kill(m->pid, sig);
+    }
+  } else if (type == 'I' && m->vm) {
+    if (m->agent >= 0 && m->open_stdin)
+      attach_send(m->agent, 'I', data, len);
+  } else if (type == 'I' && m->open_stdin) {
     if (len == 0) {
       if (m->tty) {
         char eot = 4; /* ^D at the start of a line ends a pty's input */
@@ -219,9 +235,16 @@ static void reap(struct mon *m)
   int st;
   pid_t p;
   while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-    if (p == m->pid) {
+    if (p == m->pid && !m->vm) {
       m->exited = true;
       m->code = proc_exit_code(st);
+    } else if (m->vm && p == m->vmm) {
+      m->vmm = 0;
+      if (!m->exited) {
+        m->exited = true;
+        m->code = 137;
+        json_object_set_new(m->c->state, "Error", json_string("the microVM exited before the command ended"));
+      }
     } else if (health_reaped(&m->health, p, st)) {
       set_state(m, m->exited ? "exited" : "running");
     } else if (m->pid == 0) {
@@ -349,6 +372,144 @@ static int accept_one(int lfd, int timeout_ms)
   return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 }
 
+/* --vm: boot the microVM (or reach the test agent), run the command
+ * through isola-init's agent and carry its stdio and status. */
+static void agent_frame(struct mon *m)
+{
+  char type;
+  char *data;
+  size_t len;
+  if (attach_recv(m->agent, &type, &data, &len) <= 0) {
+    close_fd(m, &m->agent);
+    if (!m->exited) {
+      m->exited = true;
+      m->code = 137;
+    }
+    return;
+  }
+  if (type == 'O' || type == 'R') {
+    logw_write(&m->log, type == 'R', data, len);
+    broadcast(m, type == 'R' ? 'E' : 'O', data, len);
+  } else if (type == 'F') {
+    json_object_set_new(m->c->state, "Error", json_string(data));
+    logw_write(&m->log, 1, data, len);
+    logw_write(&m->log, 1, "\n", 1);
+  } else if (type == 'X' && len == 4) {
+    m->exited = true;
+    m->code = (unsigned char)data[0] << 24 | (unsigned char)data[1] << 16 | (unsigned char)data[2] << 8 |
+              (unsigned char)data[3];
+  }
+  free(data);
+}
+
+static void vm_poweroff(struct mon *m, const char *agent)
+{
+  if (m->vmm <= 0)
+    return;
+  int fd = vm_agent_connect(agent, m->vmm, 2000, NULL);
+  if (fd >= 0) {
+    attach_send(fd, 'P', "", 0);
+    close(fd);
+  }
+  for (int i = 0; i < 100 && m->vmm > 0; i++) {
+    usleep(100 * 1000);
+    reap(m);
+  }
+  if (m->vmm > 0) {
+    kill(m->vmm, SIGKILL);
+    proc_wait(m->vmm);
+    m->vmm = 0;
+  }
+}
+
+static int run_once_vm(struct mon *m, bool first, char **msg)
+{
+  struct ctr *c = m->c;
+  _cleanup_free_ char *planp = path_join(c->dir, "vm.json");
+  _cleanup_json_ json_t *plan = NULL;
+  err_t err = NULL;
+  m->exited = false;
+  m->agent = -1;
+  if (json_load_path(planp, &plan, &err) < 0) {
+    *msg = strdup(err_msg(err));
+    err_free(&err);
+    return EXIT_ENGINE;
+  }
+  const char *agent = json_string_value(json_object_get(plan, "agent"));
+  if (!strncmp(agent, "vsock:", 6)) {
+    json_t *vargv = json_object_get(plan, "vmm");
+    size_t n = json_array_size(vargv);
+    const char **argv = calloc(n + 1, sizeof *argv);
+    for (size_t i = 0; i < n; i++)
+      argv[i] = json_string_value(json_array_get(vargv, i));
+    _cleanup_free_ char *console = path_join(c->dir, "console.log");
+    _cleanup_close_ int cfd = open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    m->vmm = proc_spawn(argv, -1, cfd, cfd, &err);
+    free(argv);
+    if (m->vmm < 0) {
+      m->vmm = 0;
+      *msg = strdup(err_msg(err));
+      err_free(&err);
+      return EXIT_ENGINE;
+    }
+  }
+  m->agent = vm_agent_connect(agent, m->vmm, 60000, &err);
+  if (m->agent < 0) {
+    if (asprintf(msg, "%s (the guest's console is in %s/console.log)", err_msg(err), c->dir) < 0)
+      *msg = NULL;
+    err_free(&err);
+    vm_poweroff(m, agent);
+    return EXIT_ENGINE;
+  }
+  char *body = json_dumps(json_object_get(plan, "exec"), JSON_COMPACT);
+  attach_send(m->agent, 'E', body, strlen(body));
+  free(body);
+  if (!m->open_stdin)
+    attach_send(m->agent, 'I', "", 0);
+  watch(m, m->agent, T_AGENT, EPOLLIN);
+  if (first && m->wait_attach) {
+    report(m, 0, NULL);
+    int cl = accept_one(m->lfd, 60000);
+    if (cl >= 0)
+      add_client(m, cl);
+  }
+  char now[CLOCK_RFC3339_LEN];
+  clock_rfc3339(now, sizeof now);
+  m->pid = m->vmm;
+  json_object_set_new(c->state, "Pid", json_integer(m->vmm));
+  json_object_set_new(c->state, "StartedAt", json_string(now));
+  json_object_set_new(c->state, "ExitCode", json_integer(0));
+  set_state(m, "running");
+  engine_event("container", "start", c->id, json_pack("{ss}", "name", ctr_name(c)));
+  if (first && !m->wait_attach)
+    report(m, 0, NULL);
+  while (!m->exited) {
+    struct epoll_event evs[16];
+    int k = epoll_wait(m->ep, evs, 16, -1);
+    for (int i = 0; i < k; i++) {
+      uint64_t t = evs[i].data.u64;
+      if (t == T_AGENT)
+        agent_frame(m);
+      else if (t == T_LISTEN) {
+        int cl = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (cl >= 0)
+          add_client(m, cl);
+      } else if (t == T_SIG) {
+        struct signalfd_siginfo si;
+        while (read(m->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        }
+        reap(m);
+      } else if (t >= T_CLIENT && t < T_CLIENT + MAX_CLIENTS) {
+        client_input(m, (int)(t - T_CLIENT));
+      }
+    }
+  }
+  logw_flush(&m->log);
+  close_fd(m, &m->agent);
+  vm_poweroff(m, agent);
+  return 0;
+}
+
 /* Create and start the container once; returns 0 when it ran (m->code is
  * its exit code), else the start-failure exit code with *msg. */
 static int run_once(struct mon *m, bool first, char **msg)
@@ -356,6 +517,8 @@ static int run_once(struct mon *m, bool first, char **msg)
   struct ctr *c = m->c;
   int fds[3], console_lfd;
   *msg = NULL;
+  if (m->vm)
+    return run_once_vm(m, first, msg);
   m->pid = 0;
   m->exited = false;
   memset(m->early_pid, 0, sizeof m->early_pid);
@@ -589,6 +752,8 @@ static void monitor_main(struct ctr *c, int sync_fd, bool wait_attach)
     m.clients[i] = -1;
   json_t *cfg = json_object_get(c->rec, "Config"), *hc = json_object_get(c->rec, "HostConfig");
   m.tty = json_is_true(json_object_get(cfg, "Tty"));
+  m.vm = json_is_true(json_object_get(json_object_get(hc, "VM"), "Enabled"));
+  m.agent = -1;
   m.open_stdin = json_is_true(json_object_get(cfg, "OpenStdin"));
   prctl(PR_SET_NAME, "isola-monitor");
   prctl(PR_SET_CHILD_SUBREAPER, 1);

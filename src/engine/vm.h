@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -16,6 +17,11 @@
 #include "engine/ctr.h"
 
 int vm_start(struct ctr *c, bool wait_attach, int *code, err_t *err);
+/* A connection to the agent: "vsock:UDS" (the VMM's vsock socket, port
+ * 1024) or "unix:PATH" (isola-init --agent run as a process, for tests),
+ * retried until `timeout_ms` or until `vmm` (when > 0) exits. */
+int vm_agent_connect(const char *agent, pid_t vmm, int timeout_ms, err_t *err);
+
 int vm_signal(struct ctr *c, int sig, err_t *err);
 void vm_cleanup(struct ctr *c);
 /* `isola exec` in a microVM container: through the agent; the exit code,
