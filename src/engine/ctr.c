@@ -28,6 +28,8 @@
 
 #define DEFAULT_ROOT "/var/lib/isola"
 
+const char *engine_root = DEFAULT_ROOT;
+
 char *engine_path(const char *rel)
 {
   return path_join(engine_root, rel);

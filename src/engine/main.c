@@ -13,8 +13,6 @@
 
 #define PROG "isola"
 
-const char *engine_root = "/var/lib/isola";
-
 static const struct cli_cmd commands[] = {
     {"run", "run a command in a new container or microVM (--vm)", cmd_run},
     {"create", "create a container", cmd_create},

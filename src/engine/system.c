@@ -237,11 +237,11 @@ static json_t *system_json(void)
     closedir(d);
   _cleanup_free_ char *rt = engine_helper("isola-runtime");
   _cleanup_free_ char *vmm = engine_helper("isola-vmm");
-  return json_pack("{s{ss ss ss ss ss sb} s{ss ss} s{si si si si si} s{ss ss}}", "host", "kernel", u.release, "arch",
+  return json_pack("{s{ss ss ss ss ss sb} s{ss ss} s{si si si si si} s{ss ss ss}}", "host", "kernel", u.release, "arch",
                    u.machine, "os", "linux", "cgroupVersion", cg, "hostname", u.nodename, "kvm",
                    access("/dev/kvm", R_OK | W_OK) == 0, "store", "root", engine_root, "runRoot", engine_run_root(),
                    "containers", "total", k.total, "running", k.running, "stopped", k.stopped, "images", (int)nimages,
-                   "volumes", (int)nvol, "version", "isola", ISOLA_VERSION, "runtime", rt);
+                   "volumes", (int)nvol, "version", "isola", ISOLA_VERSION, "runtime", rt, "vmm", vmm);
 }
 
 static int sys_info(int argc, char **argv)

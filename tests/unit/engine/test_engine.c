@@ -1,0 +1,220 @@
+/* The engine's pure pieces: size/duration/signal parsing, run flags into a
+ * record, the command and environment from record + image, the default
+ * seccomp profile, json-file logs with rotation, user resolution. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/file.h"
+#include "engine/bundle.h"
+#include "engine/logs.h"
+#include "engine/runopts.h"
+
+Test(engine, sizes_and_durations)
+{
+  int64_t v;
+  cr_assert_eq(parse_size("512m", "x", &v, NULL), 0);
+  cr_assert_eq(v, 512 << 20);
+  cr_assert_eq(parse_size("1.5g", "x", &v, NULL), 0);
+  cr_assert_eq(v, 3ll << 29);
+  cr_assert_eq(parse_size("4096", "x", &v, NULL), 0);
+  cr_assert_eq(v, 4096);
+  cr_assert_eq(parse_size("10MiB", "x", &v, NULL), 0);
+  cr_assert_eq(v, 10 << 20);
+  err_t e = NULL;
+  cr_assert_eq(parse_size("12q", "--memory", &v, &e), -1);
+  cr_assert(strstr(err_msg(e), "--memory") && strstr(err_msg(e), "12q"));
+  err_free(&e);
+  cr_assert_eq(parse_duration("1m30s", "x", &v, NULL), 0);
+  cr_assert_eq(v, 90000000000ll);
+  cr_assert_eq(parse_duration("300ms", "x", &v, NULL), 0);
+  cr_assert_eq(v, 300000000ll);
+  cr_assert_eq(parse_duration("2", "x", &v, NULL), 0);
+  cr_assert_eq(v, 2000000000ll);
+  cr_assert_eq(parse_duration("soon", "x", &v, NULL), -1);
+  int sig;
+  cr_assert_eq(parse_signal("TERM", &sig, NULL), 0);
+  cr_assert_eq(sig, SIGTERM);
+  cr_assert_eq(parse_signal("RTMIN+3", &sig, NULL), 0);
+  cr_assert_eq(sig, SIGRTMIN + 3);
+  cr_assert_eq(parse_signal("NOPE", &sig, NULL), -1);
+}
+
+static int parse(json_t **rec, struct run_flags *f, err_t *e, int argc, ...)
+{
+  static char *argv[64];
+  va_list ap;
+  va_start(ap, argc);
+  argv[0] = "run";
+  for (int i = 1; i < argc; i++)
+    argv[i] = va_arg(ap, char *);
+  va_end(ap);
+  argv[argc] = NULL;
+  return runopts_parse(argc, argv, true, rec, f, e);
+}
+
+Test(engine, run_flags_to_record)
+{
+  json_t *rec = NULL;
+  struct run_flags f;
+  err_t e = NULL;
+  cr_assert_eq(parse(&rec, &f, &e, 14, "-d", "--rm", "-e", "A=1", "-v", "data:/d:ro", "--tmpfs", "/t:size=1m", "-m",
+                     "64m", "img", "echo", "hi"), 0, "%s", err_msg(e));
+  cr_assert(f.detach && f.rm);
+  cr_assert_str_eq(f.image, "img");
+  json_t *hc = json_object_get(rec, "HostConfig");
+  cr_assert_eq(json_integer_value(json_object_get(hc, "Memory")), 64 << 20);
+  json_t *m0 = json_array_get(json_object_get(hc, "Mounts"), 0);
+  cr_assert_str_eq(json_string_value(json_object_get(m0, "Type")), "volume");
+  cr_assert(json_is_true(json_object_get(m0, "ReadOnly")));
+  json_t *m1 = json_array_get(json_object_get(hc, "Mounts"), 1);
+  cr_assert_str_eq(json_string_value(json_object_get(m1, "Type")), "tmpfs");
+  cr_assert_eq(json_array_size(json_object_get(json_object_get(rec, "Config"), "Cmd")), 2);
+  json_decref(rec);
+  /* errors name the flag */
+  static const char *const bad[][3] = {{"--restart", "sometimes", "--restart"},
+                                       {"--cpus", "-1", "--cpus"},
+                                       {"-v", "x:y", "absolute"},
+                                       {"--mount", "type=nfs,target=/x", "nfs"},
+                                       {"--name", "-bad", "--name"},
+                                       {"-p", "80:80", "published ports"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cr_assert_eq(parse(&rec, &f, &e, 4, bad[i][0], bad[i][1], "img"), -1, "%s %s", bad[i][0], bad[i][1]);
+    cr_assert(strstr(err_msg(e), bad[i][2]), "%s", err_msg(e));
+    err_free(&e);
+  }
+  cr_assert_eq(parse(&rec, &f, &e, 5, "--rm", "--restart", "always", "img"), -1);
+  err_free(&e);
+  cr_assert_eq(parse(&rec, &f, &e, 2, "-d"), -1);
+  cr_assert(strstr(err_msg(e), "no image"));
+  err_free(&e);
+}
+
+Test(engine, command_and_env_follow_docker)
+{
+  json_t *img = json_pack("{s[s] s[s] s[ss]}", "Entrypoint", "/entry", "Cmd", "default", "Env", "PATH=/img", "X=img");
+  json_t *rec = json_pack("{s{}}", "Config");
+  json_t *cmd = bundle_command(rec, img);
+  cr_assert_eq(json_array_size(cmd), 2);
+  json_decref(cmd);
+  /* a command replaces Cmd; an entrypoint replaces both */
+  json_object_set_new(json_object_get(rec, "Config"), "Cmd", json_pack("[s]", "mine"));
+  cmd = bundle_command(rec, img);
+  cr_assert_str_eq(json_string_value(json_array_get(cmd, 1)), "mine");
+  json_decref(cmd);
+  json_object_del(json_object_get(rec, "Config"), "Cmd");
+  json_object_set_new(json_object_get(rec, "Config"), "Entrypoint", json_pack("[s]", "/other"));
+  cmd = bundle_command(rec, img);
+  cr_assert_eq(json_array_size(cmd), 1);
+  json_decref(cmd);
+  json_object_set_new(json_object_get(rec, "Config"), "Env", json_pack("[s]", "X=flag"));
+  json_t *env = bundle_env(rec, img, "h");
+  char *s = json_dumps(env, JSON_COMPACT);
+  cr_assert(strstr(s, "\"PATH=/img\"") && strstr(s, "\"X=flag\"") && !strstr(s, "X=img") &&
+            strstr(s, "HOSTNAME=h"), "%s", s);
+  free(s);
+  json_decref(env);
+  json_decref(rec);
+  json_decref(img);
+}
+
+Test(engine, default_seccomp_profile)
+{
+  json_t *caps = json_pack("[s]", "CAP_CHOWN");
+  json_t *p = seccomp_default_profile(caps);
+  char *s = json_dumps(p, JSON_COMPACT);
+  cr_assert(strstr(s, "\"defaultAction\":\"SCMP_ACT_ERRNO\""));
+  json_t *allow = json_object_get(json_array_get(json_object_get(p, "syscalls"), 0), "names");
+  json_t *deny = json_object_get(json_array_get(json_object_get(p, "syscalls"), 1), "names");
+  char *a = json_dumps(allow, JSON_COMPACT), *d = json_dumps(deny, JSON_COMPACT);
+  cr_assert(strstr(a, "\"read\"") && strstr(a, "\"execve\"") && !strstr(a, "\"mount\""));
+  cr_assert(strstr(d, "\"mount\"") && strstr(d, "\"kexec_load\"") && strstr(d, "\"unshare\""));
+  free(a);
+  free(d);
+  free(s);
+  json_decref(p);
+  /* CAP_SYS_ADMIN opens mount and namespaces */
+  json_array_append_new(caps, json_string("CAP_SYS_ADMIN"));
+  p = seccomp_default_profile(caps);
+  allow = json_object_get(json_array_get(json_object_get(p, "syscalls"), 0), "names");
+  a = json_dumps(allow, JSON_COMPACT);
+  cr_assert(strstr(a, "\"mount\"") && strstr(a, "\"unshare\""));
+  free(a);
+  json_decref(p);
+  json_decref(caps);
+}
+
+Test(engine, json_file_log_lines_partials_rotation)
+{
+  char dir[] = "/tmp/isola-unit-logs-XXXXXX";
+  cr_assert(mkdtemp(dir));
+  char *path = path_join(dir, "ctr.log");
+  struct logw w;
+  cr_assert_eq(logw_open(&w, path, 600, 3, NULL), 0);
+  logw_write(&w, 0, "one\ntw", 6);
+  logw_write(&w, 1, "err\n", 4);
+  logw_write(&w, 0, "o\n", 2);
+  for (int i = 0; i < 20; i++)
+    logw_write(&w, 0, "filler line\n", 12);
+  logw_write(&w, 0, "tail", 4);
+  logw_close(&w);
+  char *text = NULL;
+  cr_assert_eq(file_read_all(path, 1 << 20, &text, NULL, NULL), 0);
+  cr_assert(strstr(text, "\"log\":\"tail\"") && strstr(text, "\"partial\":true"), "%s", text);
+  free(text);
+  char *one = NULL;
+  char p1[256], p2[256], p3[256];
+  snprintf(p1, sizeof p1, "%s.1", path);
+  snprintf(p2, sizeof p2, "%s.2", path);
+  snprintf(p3, sizeof p3, "%s.3", path);
+  cr_assert_eq(access(p1, F_OK), 0);
+  cr_assert_eq(access(p2, F_OK), 0);
+  cr_assert_neq(access(p3, F_OK), 0, "max-file=3 keeps two rotated files");
+  cr_assert_eq(file_read_all(p2, 1 << 20, &one, NULL, NULL), 0);
+  free(one);
+  remove_tree(dir);
+  free(path);
+}
+
+Test(engine, users_from_the_image)
+{
+  char dir[] = "/tmp/isola-unit-users-XXXXXX";
+  cr_assert(mkdtemp(dir));
+  char etc[64], pw[96], gr[96];
+  snprintf(etc, sizeof etc, "%s/etc", dir);
+  mkdir(etc, 0755);
+  snprintf(pw, sizeof pw, "%s/passwd", etc);
+  snprintf(gr, sizeof gr, "%s/group", etc);
+  const char *passwd = "root:x:0:0:root:/root:/bin/sh\nweb:x:33:33:web:/var/www:/bin/false\n";
+  const char *group = "root:x:0:\nwww:x:33:\nlog:x:4:web,other\n";
+  cr_assert_eq(file_write_atomic(pw, passwd, strlen(passwd), 0644, false, NULL), 0);
+  cr_assert_eq(file_write_atomic(gr, group, strlen(group), 0644, false, NULL), 0);
+  int rootfd = open(dir, O_PATH | O_DIRECTORY);
+  uid_t uid;
+  gid_t gid;
+  json_t *gids;
+  char *home;
+  cr_assert_eq(bundle_resolve_user(rootfd, "web", &uid, &gid, &gids, &home, NULL), 0);
+  cr_assert(uid == 33 && gid == 33);
+  cr_assert_str_eq(home, "/var/www");
+  cr_assert_eq(json_array_size(gids), 1);
+  cr_assert_eq(json_integer_value(json_array_get(gids, 0)), 4);
+  json_decref(gids);
+  free(home);
+  cr_assert_eq(bundle_resolve_user(rootfd, "1000:log", &uid, &gid, &gids, &home, NULL), 0);
+  cr_assert(uid == 1000 && gid == 4);
+  json_decref(gids);
+  free(home);
+  err_t e = NULL;
+  cr_assert_eq(bundle_resolve_user(rootfd, "nobody", &uid, &gid, &gids, &home, &e), -1);
+  cr_assert(strstr(err_msg(e), "nobody"));
+  err_free(&e);
+  free(home);
+  close(rootfd);
+  remove_tree(dir);
+}
