@@ -20,6 +20,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
+int cmd_commit(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_system(int argc, char **argv);
 

@@ -30,7 +30,7 @@ static const struct cli_cmd commands[] = {
     {"top", "show a container's processes", cmd_top},
     {"wait", "wait for a container to exit", cmd_wait},
     {"cp", "copy files between a container and the host", cmd_cp},
-    {"commit", "make an image from a container", NULL},
+    {"commit", "make an image from a container", cmd_commit},
     {"pull", "pull an image from a registry", cmd_pull},
     {"push", "push an image to a registry", cmd_push},
     {"images", "list images", cmd_images},

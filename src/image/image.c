@@ -716,6 +716,68 @@ int image_import(struct store *st, const char *tarball, const char *name, struct
   return r < 0 ? err_context(err, "importing `%s`", tarball) : 0;
 }
 
+int image_commit(struct store *st, const struct image *parent, const char *tarball, json_t *config,
+                 const char *comment, const char *author, const char *name, struct digest *id, err_t *err)
+{
+  _cleanup_free_ char *norm = image_normalize(name, err);
+  if (!norm)
+    return -1;
+  struct digest diff_id, cd, md;
+  struct descriptor layer = {0};
+  if (layer_diff_id(tarball, &diff_id, (const char **)&layer.media_type, err) < 0)
+    return err_context(err, "the new layer");
+  json_t *doc = json_loads(parent->config_json, 0, NULL);
+  if (!json_is_object(doc)) {
+    json_decref(doc);
+    return err_make(err, EINVAL, "the parent image's config is not a JSON object");
+  }
+  char dd[DIGEST_STR_LEN + 1], now[CLOCK_RFC3339_LEN];
+  digest_format(&diff_id, dd);
+  clock_rfc3339(now, sizeof now);
+  json_t *rootfs = json_object_get(doc, "rootfs");
+  if (!json_is_object(rootfs)) {
+    rootfs = json_pack("{ss s[]}", "type", "layers", "diff_ids");
+    json_object_set_new(doc, "rootfs", rootfs);
+  }
+  json_array_append_new(json_object_get(rootfs, "diff_ids"), json_string(dd));
+  json_object_set(doc, "config", config);
+  json_object_set_new(doc, "created", json_string(now));
+  if (author)
+    json_object_set_new(doc, "author", json_string(author));
+  if (!json_is_array(json_object_get(doc, "history")))
+    json_object_set_new(doc, "history", json_array());
+  json_t *h = json_pack("{ss ss}", "created", now, "created_by", "isola commit");
+  if (comment)
+    json_object_set_new(h, "comment", json_string(comment));
+  json_array_append_new(json_object_get(doc, "history"), h);
+  char *cfg_s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(doc);
+  size_t n = parent->manifest.nlayers;
+  struct descriptor *layers = calloc(n + 1, sizeof *layers);
+  int r = cfg_s && layers ? 0 : err_sys(err, "out of memory");
+  for (size_t i = 0; r == 0 && i < n; i++)
+    layers[i] = parent->manifest.layers[i];
+  if (r == 0)
+    r = store_lock(st, false, err);
+  if (r == 0) {
+    r = store_put_file(st, tarball, NULL, &layer.digest, &layer.size, err);
+    layers[n] = layer;
+    if (r == 0)
+      r = store_put(st, cfg_s, strlen(cfg_s), &cd, err);
+    if (r == 0)
+      r = image_commit_manifest(st, &cd, strlen(cfg_s), layers, n + 1, &md, err);
+    store_unlock(st);
+  }
+  free(layers);
+  free(cfg_s);
+  if (r == 0 && (r = store_lock(st, true, err)) == 0) {
+    r = store_set_name(st, norm, &md, err);
+    store_unlock(st);
+    *id = cd;
+  }
+  return r;
+}
+
 int image_push(struct store *st, const char *what, const char *dest, const struct pull_opts *o,
                err_t *err)
 {

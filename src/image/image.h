@@ -74,6 +74,11 @@ int image_gc(struct store *st, unsigned *blobs, unsigned *layers, err_t *err);
 int image_import(struct store *st, const char *tarball, const char *name, struct digest *id,
                  err_t *err);
 
+/* A new image: `parent`'s layers plus `tarball` as one more, `config` as
+ * its config object, a history entry; named `name`. *id gets its ID. */
+int image_commit(struct store *st, const struct image *parent, const char *tarball, json_t *config,
+                 const char *comment, const char *author, const char *name, struct digest *id, err_t *err);
+
 int image_push(struct store *st, const char *what, const char *dest, const struct pull_opts *o,
                err_t *err);
 
