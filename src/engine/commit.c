@@ -79,7 +79,7 @@ static int walk(struct archive *a, int dirfd, const char *prefix, err_t *err)
     }
     if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
       /* an overlay whiteout: the file was removed */
-      char wh[PATH_MAX];
+      char wh[PATH_MAX + 16];
       snprintf(wh, sizeof wh, "%s%s.wh.%s", prefix, *prefix ? "/" : "", e->d_name);
       struct stat empty = st;
       empty.st_mode = S_IFREG | 0600;
@@ -94,7 +94,7 @@ static int walk(struct archive *a, int dirfd, const char *prefix, err_t *err)
         char path[64], v[4] = "";
         snprintf(path, sizeof path, "/proc/self/fd/%d", sub);
         if (getxattr(path, "trusted.overlay.opaque", v, sizeof v) > 0 && v[0] == 'y') {
-          char opq[PATH_MAX];
+          char opq[PATH_MAX + 16];
           snprintf(opq, sizeof opq, "%s/.wh..wh..opq", name);
           struct stat empty = st;
           empty.st_mode = S_IFREG | 0600;
