@@ -18,8 +18,6 @@
 #include "engine/ctrinfo.h"
 #include "engine/engine.h"
 #include "engine/proc.h"
-#include "image/image.h"
-#include "image/rootfs.h"
 #include "runtime/container/pathsafe.h"
 
 /* "CTR:PATH" → container and path; NULL for a host path. */
@@ -35,28 +33,9 @@ static char *split_ref(const char *arg, const char **path)
 /* The container's root, mounted for the copy when it does not run. */
 static int open_root(struct ctr *c, bool *mounted, err_t *err)
 {
+  if (ctr_mount_rootfs(c, mounted, err) < 0)
+    return -1;
   _cleanup_free_ char *rootfs = path_join(c->dir, "rootfs");
-  *mounted = false;
-  if (!proc_is_mountpoint(rootfs)) {
-    struct store st;
-    struct image img;
-    struct digest md;
-    _cleanup_free_ char *upper = path_join(c->dir, "upper");
-    _cleanup_free_ char *work = path_join(c->dir, "work");
-    if (store_open(&st, engine_root, err) < 0)
-      return -1;
-    int r = digest_parse(json_string_value(json_object_get(c->rec, "ImageManifest")), &md, err);
-    if (r == 0)
-      r = image_load_manifest(&st, &md, &img, err);
-    if (r == 0) {
-      r = rootfs_mount(&st, &img, upper, work, rootfs, err);
-      image_release(&img);
-    }
-    store_close(&st);
-    if (r < 0)
-      return -1;
-    *mounted = true;
-  }
   int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return err_sys(err, "cannot open `%s`", rootfs);

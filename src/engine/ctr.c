@@ -25,6 +25,8 @@
 #include "common/log.h"
 #include "engine/engine.h"
 #include "engine/proc.h"
+#include "image/image.h"
+#include "image/rootfs.h"
 
 #define DEFAULT_ROOT "/var/lib/isola"
 
@@ -197,7 +199,8 @@ int ctr_list(char ***ids, size_t *n, err_t *err)
     items[cnt].t = (double)stb.st_mtim.tv_sec + stb.st_mtim.tv_nsec / 1e9;
     cnt++;
   }
-  qsort(items, cnt, sizeof *items, by_ctime);
+  if (cnt)
+    qsort(items, cnt, sizeof *items, by_ctime);
   char **out = calloc(cnt + 1, sizeof *out);
   for (size_t i = 0; i < cnt; i++)
     out[i] = items[i].id;
@@ -443,4 +446,32 @@ void human_duration(double s, char *out, size_t n)
     snprintf(out, n, "%d hour%s", (int)(s / 3600), (int)(s / 3600) == 1 ? "" : "s");
   else
     snprintf(out, n, "%d days", (int)(s / 86400));
+}
+
+int ctr_mount_rootfs(struct ctr *c, bool *mounted, err_t *err)
+{
+  _cleanup_free_ char *rootfs = path_join(c->dir, "rootfs");
+  *mounted = false;
+  if (proc_is_mountpoint(rootfs))
+    return 0;
+  _cleanup_free_ char *upper = path_join(c->dir, "upper");
+  _cleanup_free_ char *work = path_join(c->dir, "work");
+  struct store st;
+  struct image img;
+  struct digest md;
+  const char *mds = json_string_value(json_object_get(c->rec, "ImageManifest"));
+  if (store_open(&st, engine_root, err) < 0)
+    return -1;
+  int r = digest_parse(mds ? mds : "", &md, err);
+  if (r == 0)
+    r = image_load_manifest(&st, &md, &img, err);
+  if (r == 0) {
+    r = rootfs_mount(&st, &img, upper, work, rootfs, err);
+    image_release(&img);
+  }
+  store_close(&st);
+  if (r < 0)
+    return err_context(err, "cannot mount the root of container %s", ctr_name(c));
+  *mounted = true;
+  return 0;
 }

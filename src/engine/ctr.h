@@ -81,6 +81,11 @@ int ctr_runtime(const char *const *args, char **out, err_t *err);
  * mount; and mark the state exited. */
 int ctr_cleanup_dead(struct ctr *c, err_t *err);
 
+/* Mount the container's root (the image's layers under its upper
+ * directory) at ROOT/containers/ID/rootfs unless it is mounted; *mounted
+ * says whether this call did. */
+int ctr_mount_rootfs(struct ctr *c, bool *mounted, err_t *err);
+
 /* An event line in ROOT/events.log. */
 void engine_event(const char *type, const char *action, const char *id, json_t *attrs);
 

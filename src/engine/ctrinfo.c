@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +21,7 @@
 #include "engine/ctr.h"
 #include "engine/ctrinfo.h"
 #include "engine/engine.h"
+#include "runtime/container/pathsafe.h"
 
 static double rfc3339_to_unix(const char *s)
 {
@@ -297,6 +298,30 @@ static int read_small(const char *path, char *buf, size_t n)
   return (int)got;
 }
 
+/* The name of `uid` in the container's /etc/passwd (as Podman shows it),
+ * else the number. */
+static void user_name(int rootfd, unsigned uid, char *out, size_t n)
+{
+  snprintf(out, n, "%u", uid);
+  int fd = rootfd >= 0 ? root_open(rootfd, "/etc/passwd", O_RDONLY | O_CLOEXEC, NULL) : -1;
+  FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+  if (!f) {
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  char line[1024];
+  while (fgets(line, sizeof line, f)) {
+    char name[256];
+    unsigned u;
+    if (sscanf(line, "%255[^:]:%*[^:]:%u:", name, &u) == 2 && u == uid) {
+      snprintf(out, n, "%s", name);
+      break;
+    }
+  }
+  fclose(f);
+}
+
 int cmd_top(int argc, char **argv)
 {
   if (argc != 2) {
@@ -321,6 +346,8 @@ int cmd_top(int argc, char **argv)
     return EXIT_ENGINE;
   }
   long hz = sysconf(_SC_CLK_TCK);
+  _cleanup_free_ char *rootfs = path_join(ct.dir, "rootfs");
+  _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   printf("%-10s %-8s %-8s %-10s %s\n", "USER", "PID", "PPID", "TIME", "COMMAND");
   size_t i;
   json_t *p;
@@ -349,15 +376,11 @@ int cmd_top(int argc, char **argv)
       if (u)
         sscanf(u + 5, "%u", &uid);
     }
-    struct passwd *pw = getpwuid(uid);
     unsigned long secs = (ut + stt) / (unsigned long)hz;
     char t[32];
     snprintf(t, sizeof t, "%02lu:%02lu:%02lu", secs / 3600, secs / 60 % 60, secs % 60);
-    char user[32];
-    if (pw)
-      snprintf(user, sizeof user, "%s", pw->pw_name);
-    else
-      snprintf(user, sizeof user, "%u", uid);
+    char user[256];
+    user_name(rootfd, uid, user, sizeof user);
     printf("%-10s %-8d %-8d %-10s %s\n", user, pid, ppid, t, len > 0 ? cmdline : "");
   }
   json_decref(pids);

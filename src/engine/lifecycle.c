@@ -26,7 +26,6 @@
 #include "engine/runopts.h"
 #include "engine/vm.h"
 #include "image/image.h"
-#include "image/rootfs.h"
 
 static int fail(err_t *e)
 {
@@ -202,28 +201,9 @@ static int start_container(struct ctr *c, bool wait_attach, int *code, err_t *er
   if (is_vm(c))
     return vm_start(c, wait_attach, code, err);
   _cleanup_free_ char *rootfs = path_join(c->dir, "rootfs");
-  _cleanup_free_ char *upper = path_join(c->dir, "upper");
-  _cleanup_free_ char *work = path_join(c->dir, "work");
   bool mounted = false;
-  if (!proc_is_mountpoint(rootfs)) {
-    struct store st;
-    struct image img;
-    struct digest md;
-    const char *mds = json_string_value(json_object_get(c->rec, "ImageManifest"));
-    if (store_open(&st, engine_root, err) < 0)
-      return -1;
-    int r = digest_parse(mds ? mds : "", &md, err);
-    if (r == 0)
-      r = image_load_manifest(&st, &md, &img, err);
-    if (r == 0) {
-      r = rootfs_mount(&st, &img, upper, work, rootfs, err);
-      image_release(&img);
-    }
-    store_close(&st);
-    if (r < 0)
-      return err_context(err, "cannot mount the root of container %s", ctr_name(c));
-    mounted = true;
-  }
+  if (ctr_mount_rootfs(c, &mounted, err) < 0)
+    return -1;
   if (bundle_write(c, rootfs, err) < 0 || monitor_launch(c, wait_attach, code, err) < 0) {
     err_context(err, "container %s cannot start", ctr_name(c));
     if (mounted)
@@ -538,23 +518,30 @@ static int stop_one(struct ctr *c, long timeout, err_t *err)
   return 0;
 }
 
-int cmd_stop(int argc, char **argv)
+/* -t/--time SECONDS of stop and restart; -1 when not given, -2 on misuse. */
+static long timeout_flag(int argc, char **argv, const char *usage)
 {
   static const struct option opts[] = {{"time", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
   long timeout = -1;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "+t:", opts, NULL)) != -1) {
-    if (c != 't') {
-      fprintf(stderr, "Usage: isola stop [-t SECONDS] CONTAINER...\n");
-      return EXIT_ENGINE;
-    }
+    if (c != 't')
+      break;
     timeout = strtol(optarg, NULL, 10);
   }
-  if (optind >= argc) {
-    fprintf(stderr, "Usage: isola stop [-t SECONDS] CONTAINER...\n");
-    return EXIT_ENGINE;
+  if (c != -1 || optind >= argc) {
+    fputs(usage, stderr);
+    return -2;
   }
+  return timeout;
+}
+
+int cmd_stop(int argc, char **argv)
+{
+  long timeout = timeout_flag(argc, argv, "Usage: isola stop [-t SECONDS] CONTAINER...\n");
+  if (timeout == -2)
+    return EXIT_ENGINE;
   int status = 0;
   for (int i = optind; i < argc; i++) {
     _cleanup_err_ err_t err = NULL;
@@ -625,21 +612,9 @@ int cmd_kill(int argc, char **argv)
 
 int cmd_restart(int argc, char **argv)
 {
-  static const struct option opts[] = {{"time", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
-  long timeout = -1;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "+t:", opts, NULL)) != -1) {
-    if (c != 't') {
-      fprintf(stderr, "Usage: isola restart [-t SECONDS] CONTAINER...\n");
-      return EXIT_ENGINE;
-    }
-    timeout = strtol(optarg, NULL, 10);
-  }
-  if (optind >= argc) {
-    fprintf(stderr, "Usage: isola restart [-t SECONDS] CONTAINER...\n");
+  long timeout = timeout_flag(argc, argv, "Usage: isola restart [-t SECONDS] CONTAINER...\n");
+  if (timeout == -2)
     return EXIT_ENGINE;
-  }
   int status = 0;
   for (int i = optind; i < argc; i++) {
     _cleanup_err_ err_t err = NULL;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <net/if.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -372,6 +374,27 @@ static int accept_one(int lfd, int timeout_ms)
   return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 }
 
+/* Events both loops serve: attach clients and child exits; false for
+ * the others. */
+static bool common_event(struct mon *m, uint64_t t)
+{
+  if (t == T_LISTEN) {
+    int cl = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (cl >= 0)
+      add_client(m, cl);
+  } else if (t == T_SIG) {
+    struct signalfd_siginfo si;
+    while (read(m->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+    }
+    reap(m);
+  } else if (t >= T_CLIENT && t < T_CLIENT + MAX_CLIENTS) {
+    client_input(m, (int)(t - T_CLIENT));
+  } else {
+    return false;
+  }
+  return true;
+}
+
 /* --vm: boot the microVM (or reach the test agent), run the command
  * through isola-init's agent and carry its stdio and status. */
 static void agent_frame(struct mon *m)
@@ -490,24 +513,39 @@ static int run_once_vm(struct mon *m, bool first, char **msg)
       uint64_t t = evs[i].data.u64;
       if (t == T_AGENT)
         agent_frame(m);
-      else if (t == T_LISTEN) {
-        int cl = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (cl >= 0)
-          add_client(m, cl);
-      } else if (t == T_SIG) {
-        struct signalfd_siginfo si;
-        while (read(m->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        }
-        reap(m);
-      } else if (t >= T_CLIENT && t < T_CLIENT + MAX_CLIENTS) {
-        client_input(m, (int)(t - T_CLIENT));
-      }
+      else
+        common_event(m, t);
     }
   }
   logw_flush(&m->log);
   close_fd(m, &m->agent);
   vm_poweroff(m, agent);
   return 0;
+}
+
+/* A new network namespace has its loopback down; bring it up as Podman
+ * does (a child joins the namespace: the monitor stays where it is). */
+static void loopback_up(pid_t pid)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pid);
+  int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0)
+    return;
+  pid_t child = fork();
+  if (child == 0) {
+    int sock = -1;
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    if (setns(nsfd, CLONE_NEWNET) < 0 || (sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0 ||
+        ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+      _exit(1);
+    ifr.ifr_flags |= IFF_UP;
+    _exit(ioctl(sock, SIOCSIFFLAGS, &ifr) < 0);
+  }
+  close(nsfd);
+  if (child > 0 && proc_wait(child) != 0)
+    log_warn("cannot bring up the loopback of the container's network namespace");
 }
 
 /* Create and start the container once; returns 0 when it ran (m->code is
@@ -577,6 +615,9 @@ static int run_once(struct mon *m, bool first, char **msg)
       watch(m, m->in_w, T_IN, 0);
   }
   m->pid = read_pid(pidfile);
+  const char *netmode = json_string_value(json_object_get(json_object_get(c->rec, "HostConfig"), "NetworkMode"));
+  if (m->pid > 0 && (!netmode || !strcmp(netmode, "private") || !strcmp(netmode, "none")))
+    loopback_up(m->pid);
   if (first && m->wait_attach) {
     report(m, 0, NULL);
     int cl = accept_one(m->lfd, 60000);
@@ -631,22 +672,12 @@ static int run_once(struct mon *m, bool first, char **msg)
         on_output(m, &m->tty_fd, 0);
       } else if (t == T_IN)
         flush_stdin(m);
-      else if (t == T_LISTEN) {
-        int cl = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (cl >= 0)
-          add_client(m, cl);
-      } else if (t == T_SIG) {
-        struct signalfd_siginfo si;
-        while (read(m->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        }
-        reap(m);
-      } else if (t == T_HTIMER) {
+      else if (t == T_HTIMER)
         health_tick(&m->health);
-      } else if (t == T_HOUT) {
+      else if (t == T_HOUT)
         health_output(&m->health);
-      } else if (t >= T_CLIENT && t < T_CLIENT + MAX_CLIENTS) {
-        client_input(m, (int)(t - T_CLIENT));
-      }
+      else
+        common_event(m, t);
     }
     if (m->health.changed) {
       m->health.changed = false;

@@ -390,3 +390,59 @@ def test_events_system_info_df_prune(eng):
     assert r.returncode == 125 and "-f" in r.stderr
     assert eng.inspect("gone")["Id"] in eng.ok("system", "prune", "-f").stdout
     assert eng.ok("ps", "-aq").stdout == ""
+
+
+def test_commit_makes_an_image_of_the_changes(eng):
+    eng.ok("run", "--name", "changed", "-e", "KEPT=1", "busybox", "sh", "-c",
+           "echo new file > /new; rm /bin/vi; mkdir -p /d; touch /d/x")
+    img_id = eng.ok("commit", "-m", "my change", "-c", 'CMD ["cat", "/new"]', "-c", "ENV ADDED=2", "changed",
+                    "localhost/committed:1").stdout.strip()
+    assert len(img_id) == 64
+    assert eng.ok("run", "--rm", "localhost/committed:1").stdout == "new file\n"
+    r = eng.ok("run", "--rm", "localhost/committed:1", "sh", "-c",
+               "test -e /bin/vi && echo vi-back || echo vi-gone; ls /d; echo $KEPT $ADDED")
+    assert r.stdout == "vi-gone\nx\n1 2\n"
+    info = eng.inspect("localhost/committed:1")
+    assert len(info["RootFS"]["Layers"]) == 2
+    r = eng("commit", "-c", "FROB x", "changed", "localhost/bad:1")
+    assert r.returncode == 125 and "FROB" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def debian_redis():
+    """Debian 12 (debootstrap minbase) with redis, built once and cached."""
+    r = subprocess.run([Path(__file__).parent / "images/debian-redis"], capture_output=True, text=True,
+                       timeout=1200)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout.strip()
+
+
+def test_debian_image_runs_redis(eng, debian_redis):
+    eng.ok("import", debian_redis, "localhost/debian-redis:12", timeout=300)
+    eng.ok("run", "-d", "--name", "redis", "-u", "redis", "--health-cmd", "redis-cli ping | grep -q PONG",
+           "--health-interval", "500ms", "--restart", "on-failure:3", "localhost/debian-redis:12",
+           "redis-server", "--save", "", "--appendonly", "no", "--bind", "127.0.0.1")
+    eng.wait_for("redis", lambda s: s.get("Health", {}).get("Status") == "healthy", timeout=60)
+    assert eng.ok("exec", "redis", "redis-cli", "set", "greeting", "from isola").stdout.strip() == "OK"
+    assert eng.ok("exec", "redis", "redis-cli", "get", "greeting").stdout.strip() == "from isola"
+    assert eng.ok("exec", "redis", "id", "-un").stdout.strip() == "redis"  # run -u holds for exec
+    top = eng.ok("top", "redis").stdout
+    assert "redis-server" in top and "redis " in top
+    assert "Ready to accept connections" in eng.ok("logs", "redis").stdout
+    # redis stops cleanly on SIGTERM: exit 0, no restart
+    eng.ok("stop", "redis")
+    st = eng.state("redis")
+    assert st["ExitCode"] == 0 and st["RestartCount"] == 0
+    assert cat_os_release(eng).startswith('PRETTY_NAME="Debian GNU/Linux 12')
+
+
+def cat_os_release(eng):
+    return eng.ok("run", "--rm", "localhost/debian-redis:12", "cat", "/etc/os-release").stdout
+
+
+def test_private_network_has_loopback_up(eng):
+    r = eng.ok("run", "--rm", "busybox", "sh", "-c", "cat /sys/class/net/lo/flags; ls /sys/class/net")
+    flags, links = r.stdout.split("\n", 1)
+    assert int(flags, 16) & 1 and links.split() == ["lo"]
+    r = eng.ok("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net")
+    assert len(r.stdout.split()) >= 1
