@@ -677,14 +677,13 @@ int runopts_parse(int argc, char **argv, bool run, json_t **rec, struct run_flag
   if (!entry_set)
     json_object_del(cfg, "Entrypoint");
   if (health)
-    json_object_set_new(cfg, "Healthcheck", health);
+    json_object_set_new(cfg, "Healthcheck", steal_ptr(&health));
   if (vm && !json_is_true(json_object_get(vm, "Enabled"))) {
-    json_decref(vm);
     err_make(err, EINVAL, "--vm-cpus, --vm-memory and --kernel go with --vm");
     goto fail;
   }
   if (vm)
-    json_object_set_new(hc, "VM", vm);
+    json_object_set_new(hc, "VM", steal_ptr(&vm));
   if (f->rm && strcmp(json_string_value(json_object_get(json_object_get(hc, "RestartPolicy"), "Name")), "no")) {
     err_make(err, EINVAL, "--rm and --restart cannot go together: a removed container cannot restart");
     goto fail;
@@ -697,5 +696,7 @@ bad_name:
 fail:
   json_decref(cfg);
   json_decref(hc);
+  json_decref(health);
+  json_decref(vm);
   return -1;
 }

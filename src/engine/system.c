@@ -328,6 +328,24 @@ static int sys_prune(int argc, char **argv)
   char **ids;
   size_t n;
   int removed = 0;
+  /* directories a killed `create` left without a container.json: creates
+   * hold the names lock, so under it none is in progress */
+  int lock = ctr_names_lock(NULL);
+  _cleanup_free_ char *cdir = engine_path("containers");
+  DIR *d = lock >= 0 ? opendir(cdir) : NULL;
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    if (strlen(e->d_name) != CTR_ID_LEN)
+      continue;
+    _cleanup_free_ char *dir = path_join(cdir, e->d_name);
+    _cleanup_free_ char *rec = path_join(dir, "container.json");
+    if (access(rec, F_OK) < 0 && errno == ENOENT && remove_tree(dir) == 0)
+      fprintf(stderr, "removed the half-made container directory %s\n", e->d_name);
+  }
+  if (d)
+    closedir(d);
+  if (lock >= 0)
+    close(lock);
   if (ctr_list(&ids, &n, NULL) == 0) {
     for (size_t i = 0; i < n; i++) {
       struct ctr c;

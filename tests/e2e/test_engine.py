@@ -261,6 +261,11 @@ def test_init_reaps_and_forwards(eng):
     r = eng.ok("run", "--rm", "--init", "busybox", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
     assert r.stdout.startswith("/dev/init -- sh")
     eng.ok("run", "-d", "--init", "--name", "i", "busybox", "sleep", "1000")
+    # the init forwards signals once it runs its child (as tini: before,
+    # PID 1 without handlers ignores them)
+    end = time.time() + 10
+    while "sleep 1000" not in eng.ok("top", "i").stdout and time.time() < end:
+        time.sleep(0.05)
     t = time.time()
     eng.ok("stop", "-t", "10", "i")
     assert time.time() - t < 5  # SIGTERM reached sleep through the init
@@ -446,3 +451,30 @@ def test_private_network_has_loopback_up(eng):
     assert int(flags, 16) & 1 and links.split() == ["lo"]
     r = eng.ok("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net")
     assert len(r.stdout.split()) >= 1
+
+
+def test_prune_removes_what_a_killed_create_left(eng):
+    half = eng.containers_dir() / ("ab" * 32)
+    (half / "upper").mkdir(parents=True)
+    assert eng.ok("ps", "-aq").stdout == ""
+    r = eng.ok("system", "prune", "-f")
+    assert "half-made" in r.stderr and not half.exists()
+
+
+def test_tty_and_signal_proxy(eng):
+    cmd = f"{eng.binary} --root {eng.root} run --rm -t busybox sh -c 'tty; stty size'"
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "/dev/pts/0" in r.stdout, r.stdout + r.stderr
+    eng.ok("run", "-d", "--name", "t", "busybox", "sleep", "1000")
+    cmd = f"{eng.binary} --root {eng.root} exec -t t tty"
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "/dev/pts/" in r.stdout
+    # SIGTERM to a foreground `isola run` reaches the container's process
+    p = subprocess.Popen([eng.binary, "--root", eng.root, "run", "--name", "fgsig", "--init", "busybox", "sleep",
+                          "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    eng.wait_for("fgsig", lambda s: s["Status"] == "running")
+    end = time.time() + 10
+    while "sleep 1000" not in eng.ok("top", "fgsig").stdout and time.time() < end:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=20) == 143
