@@ -332,7 +332,12 @@ const char *ctr_status(struct ctr *c)
     return s;
   if (ctr_monitor_pid(c))
     return s;
-  /* the monitor was killed: the container may still run without it */
+  /* the monitor was killed: the container (or the microVM) may still run
+   * without it */
+  if (json_is_true(json_object_get(json_object_get(json_object_get(c->rec, "HostConfig"), "VM"), "Enabled"))) {
+    json_int_t vmm = json_integer_value(json_object_get(c->state, "Pid"));
+    return vmm > 0 && proc_alive((pid_t)vmm, 0) ? "running" : "exited";
+  }
   _cleanup_free_ char *rs = runtime_status(c->id);
   if (rs && (!strcmp(rs, "running") || !strcmp(rs, "paused")))
     return "running";

@@ -625,6 +625,16 @@ static int run_once(struct mon *m, bool first, char **msg)
       add_client(m, cl);
   }
   const char *start[] = {"start", c->id, NULL};
+  if (!first && manually_stopped(c)) {
+    /* stopped while we restarted it: do not run it again */
+    const char *del[] = {"delete", "--force", c->id, NULL};
+    runtime_call(del, -1, -1, -1, NULL);
+    close_fd(m, &m->out_r);
+    close_fd(m, &m->err_r);
+    close_fd(m, &m->tty_fd);
+    close_fd(m, &m->in_w);
+    return 0;
+  }
   code = runtime_call(start, -1, -1, -1, msg);
   if (code != 0) {
     const char *del[] = {"delete", "--force", c->id, NULL};

@@ -146,3 +146,15 @@ def test_vm_boots_linux_and_runs_the_image(isola, busybox_rootfs, monkeypatch):
         assert e.leftovers() == []
     finally:
         subprocess.run(["rm", "-rf", root])
+
+
+def test_vm_monitor_killed(veng):
+    """A --vm container whose monitor is killed: its status comes from the
+    VMM's process (none here: the agent stands in), and rm cleans up."""
+    veng.ok("run", "-d", "--vm", "--kernel", veng.kernel, "--name", "orphan", "busybox", "sleep", "1000")
+    st = veng.state("orphan")
+    os.kill(st["MonitorPid"], 9)
+    time.sleep(0.2)
+    assert veng.state("orphan")["Status"] == "exited"
+    veng.ok("rm", "-f", "orphan")
+    assert veng.leftovers() == []
