@@ -25,12 +25,19 @@ static int rm(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
   return remove(p);
 }
 
+/* The scratch directory goes with the process (it is empty between inputs). */
+static void remove_base(void)
+{
+  rmdir(base);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   if (!base[0]) {
     snprintf(base, sizeof(base), "/tmp/isola-fuzz-layer-XXXXXX");
     if (!mkdtemp(base))
       abort();
+    atexit(remove_base);
   }
   char dir[128];
   snprintf(dir, sizeof(dir), "%s/layer", base);
