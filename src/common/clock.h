@@ -12,6 +12,10 @@
 
 void clock_rfc3339(char *buf, size_t len);
 
+/* Seconds since the epoch of an RFC 3339 time (fraction, Z or an offset);
+ * -1 when `s` is not one. */
+double clock_parse_rfc3339(const char *s);
+
 /* Microseconds on `clock` (CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, …). */
 uint64_t clock_us(clockid_t clock);
 

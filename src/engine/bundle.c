@@ -148,7 +148,6 @@ int bundle_resolve_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid, js
     *g++ = 0;
   _cleanup_free_ char *passwd = read_db(rootfd, "/etc/passwd");
   _cleanup_free_ char *line = NULL;
-  const char *uname = NULL;
   *home = strdup("/");
   if (all_digits(u)) {
     *uid = (uid_t)strtoul(u, NULL, 10);
@@ -171,7 +170,6 @@ int bundle_resolve_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid, js
       free(*home);
       *home = strdup(fh);
     }
-    uname = u;
   }
   _cleanup_free_ char *group = read_db(rootfd, "/etc/group");
   if (g) {
@@ -199,7 +197,6 @@ int bundle_resolve_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid, js
           json_array_append_new(*gids, json_integer((json_int_t)strtoul(fg, NULL, 10)));
     }
   }
-  (void)uname;
   return 0;
 }
 

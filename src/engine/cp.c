@@ -92,6 +92,10 @@ int cmd_cp(int argc, char **argv)
   int rootfd = ctr_lock(&ct, &err) < 0 ? -1 : open_root(&ct, &mounted, &err);
   if (rootfd < 0) {
     log_err(err);
+    if (mounted) {
+      _cleanup_free_ char *rootfs = path_join(ct.dir, "rootfs");
+      proc_unmount_all(rootfs);
+    }
     ctr_close(&ct);
     return EXIT_ENGINE;
   }

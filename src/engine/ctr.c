@@ -212,6 +212,9 @@ int ctr_list(char ***ids, size_t *n, err_t *err)
 
 int ctr_open(const char *what, struct ctr *c, err_t *err)
 {
+  /* callers may ctr_close() after a failed open */
+  memset(c, 0, sizeof *c);
+  c->lock_fd = -1;
   if (!what || !*what)
     return err_make(err, EINVAL, "no container named");
   char **ids;

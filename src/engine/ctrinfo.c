@@ -23,12 +23,11 @@
 #include "engine/engine.h"
 #include "runtime/container/pathsafe.h"
 
-static double rfc3339_to_unix(const char *s)
+/* Seconds since the epoch of a record's time (0 when absent). */
+static double unix_time(const char *s)
 {
-  struct tm tm = {0};
-  if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-    return 0;
-  return (double)timegm(&tm);
+  double t = clock_parse_rfc3339(s);
+  return t < 0 ? 0 : t;
 }
 
 static double now_unix(void)
@@ -40,7 +39,7 @@ static void status_text(struct ctr *c, const char *st, char *out, size_t n)
 {
   char d[64];
   if (!strcmp(st, "running") || !strcmp(st, "restarting")) {
-    human_duration(now_unix() - rfc3339_to_unix(json_string_value(json_object_get(c->state, "StartedAt"))), d,
+    human_duration(now_unix() - unix_time(json_string_value(json_object_get(c->state, "StartedAt"))), d,
                    sizeof d);
     const char *h = json_string_value(json_object_get(json_object_get(c->state, "Health"), "Status"));
     if (!strcmp(st, "restarting"))
@@ -48,7 +47,7 @@ static void status_text(struct ctr *c, const char *st, char *out, size_t n)
     else
       snprintf(out, n, "Up %s%s%s%s", d, h ? " (" : "", h ? h : "", h ? ")" : "");
   } else if (!strcmp(st, "exited")) {
-    human_duration(now_unix() - rfc3339_to_unix(json_string_value(json_object_get(c->state, "FinishedAt"))), d,
+    human_duration(now_unix() - unix_time(json_string_value(json_object_get(c->state, "FinishedAt"))), d,
                    sizeof d);
     snprintf(out, n, "Exited (%lld) %s ago", (long long)json_integer_value(json_object_get(c->state, "ExitCode")), d);
   } else {
@@ -222,7 +221,7 @@ int cmd_ps(int argc, char **argv)
     char status[96], cmd[512], created[64];
     status_text(&ct, st, status, sizeof status);
     command_text(ct.rec, cmd, sizeof cmd);
-    double cr = rfc3339_to_unix(json_string_value(json_object_get(ct.rec, "Created")));
+    double cr = unix_time(json_string_value(json_object_get(ct.rec, "Created")));
     human_duration(now_unix() - cr, created, sizeof created);
     const char *image = json_string_value(json_object_get(json_object_get(ct.rec, "Config"), "Image"));
     if (quiet) {
@@ -446,7 +445,6 @@ int cmd_stats(int argc, char **argv)
   }
   if (json)
     stream = false;
-  long hostcpus = sysconf(_SC_NPROCESSORS_ONLN);
   do {
     char **ids = NULL;
     size_t n = 0;
@@ -507,7 +505,6 @@ int cmd_stats(int argc, char **argv)
       }
       ctr_close(&ct);
     }
-    (void)hostcpus;
     if (json) {
       char *s = json_dumps(out, JSON_INDENT(4));
       printf("%s\n", s);

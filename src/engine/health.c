@@ -120,6 +120,7 @@ static void start_check(struct health *h)
   h->out = p[0];
   h->len = 0;
   h->check_us = clock_us(CLOCK_MONOTONIC);
+  clock_rfc3339(h->check_start, sizeof h->check_start);
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = h->tag_out};
   epoll_ctl(h->ep, EPOLL_CTL_ADD, h->out, &ev);
   set_timer(h, h->timeout_ns);
@@ -144,10 +145,9 @@ void health_output(struct health *h)
 
 static void result(struct health *h, int code, const char *output)
 {
-  char start[CLOCK_RFC3339_LEN], end[CLOCK_RFC3339_LEN];
+  char end[CLOCK_RFC3339_LEN];
   clock_rfc3339(end, sizeof end);
-  snprintf(start, sizeof start, "%s", end);
-  json_array_append_new(h->log, json_pack("{ss ss si ss}", "Start", start, "End", end, "ExitCode", code, "Output",
+  json_array_append_new(h->log, json_pack("{ss ss si ss}", "Start", h->check_start, "End", end, "ExitCode", code, "Output",
                                           output));
   while (json_array_size(h->log) > 5)
     json_array_remove(h->log, 0);

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "common/clock.h"
 #include "engine/ctr.h"
 
 struct health {
@@ -27,6 +28,7 @@ struct health {
   char buf[4096];
   size_t len;
   uint64_t started_us, check_us;
+  char check_start[CLOCK_RFC3339_LEN]; /* RFC 3339, for the log */
   const char *status; /* starting, healthy, unhealthy */
   int streak;
   json_t *log;

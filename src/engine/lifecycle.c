@@ -392,12 +392,11 @@ int cmd_start(int argc, char **argv)
   for (int i = optind; i < argc; i++) {
     _cleanup_err_ err_t err = NULL;
     struct ctr ct;
-    int code;
+    int code = EXIT_ENGINE;
     if (ctr_open(argv[i], &ct, &err) < 0 || start_container(&ct, attach, &code, &err) < 0) {
       log_err(err);
       status = attach && code ? code : EXIT_ENGINE;
-      if (ct.dir)
-        ctr_close(&ct);
+      ctr_close(&ct);
       continue;
     }
     ctr_unlock(&ct);
@@ -546,25 +545,41 @@ static long timeout_flag(int argc, char **argv, const char *usage)
   return timeout;
 }
 
-int cmd_stop(int argc, char **argv)
+static int restart_one(struct ctr *c, long timeout, err_t *err)
 {
-  long timeout = timeout_flag(argc, argv, "Usage: isola stop [-t SECONDS] CONTAINER...\n");
+  int code;
+  if (stop_one(c, timeout, err) < 0)
+    return -1;
+  ctr_unlock(c);
+  return start_container(c, false, &code, err);
+}
+
+/* stop and restart: `one` on each container named after the flags,
+ * printing the names that went through. */
+static int each_with_timeout(int argc, char **argv, const char *usage,
+                             int (*one)(struct ctr *, long, err_t *))
+{
+  long timeout = timeout_flag(argc, argv, usage);
   if (timeout == -2)
     return EXIT_ENGINE;
   int status = 0;
   for (int i = optind; i < argc; i++) {
     _cleanup_err_ err_t err = NULL;
     struct ctr ct;
-    if (ctr_open(argv[i], &ct, &err) < 0 || stop_one(&ct, timeout, &err) < 0) {
+    if (ctr_open(argv[i], &ct, &err) < 0 || one(&ct, timeout, &err) < 0) {
       log_err(err);
       status = EXIT_ENGINE;
     } else {
       printf("%s\n", argv[i]);
     }
-    if (ct.dir)
-      ctr_close(&ct);
+    ctr_close(&ct);
   }
   return status;
+}
+
+int cmd_stop(int argc, char **argv)
+{
+  return each_with_timeout(argc, argv, "Usage: isola stop [-t SECONDS] CONTAINER...\n", stop_one);
 }
 
 int cmd_kill(int argc, char **argv)
@@ -621,25 +636,7 @@ int cmd_kill(int argc, char **argv)
 
 int cmd_restart(int argc, char **argv)
 {
-  long timeout = timeout_flag(argc, argv, "Usage: isola restart [-t SECONDS] CONTAINER...\n");
-  if (timeout == -2)
-    return EXIT_ENGINE;
-  int status = 0;
-  for (int i = optind; i < argc; i++) {
-    _cleanup_err_ err_t err = NULL;
-    struct ctr ct;
-    int code;
-    if (ctr_open(argv[i], &ct, &err) < 0 || stop_one(&ct, timeout, &err) < 0 ||
-        (ctr_unlock(&ct), start_container(&ct, false, &code, &err)) < 0) {
-      log_err(err);
-      status = EXIT_ENGINE;
-    } else {
-      printf("%s\n", argv[i]);
-    }
-    if (ct.dir)
-      ctr_close(&ct);
-  }
-  return status;
+  return each_with_timeout(argc, argv, "Usage: isola restart [-t SECONDS] CONTAINER...\n", restart_one);
 }
 
 int cmd_rm(int argc, char **argv)

@@ -114,52 +114,6 @@ void logw_close(struct logw *w)
   w->path = NULL;
 }
 
-/* RFC 3339 (with fraction and Z or offset) to seconds since the epoch. */
-static double rfc3339_seconds(const char *s)
-{
-  struct tm tm = {0};
-  const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!p)
-    return -1;
-  double frac = 0;
-  if (*p == '.') {
-    char *end;
-    frac = strtod(p, &end);
-    p = end;
-  }
-  double t = (double)timegm(&tm) + frac;
-  if (*p == '+' || *p == '-') {
-    int hh = 0, mm = 0;
-    if (sscanf(p + 1, "%d:%d", &hh, &mm) >= 1)
-      t -= (*p == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
-  }
-  return t;
-}
-
-/* --since/--until: RFC 3339, a Unix time, or a duration back from now. */
-static int time_arg(const char *s, const char *flag, double *out, err_t *err)
-{
-  char *end;
-  double v = strtod(s, &end);
-  if (end != s && !*end) {
-    *out = v;
-    return 0;
-  }
-  double t = rfc3339_seconds(s);
-  if (t >= 0) {
-    *out = t;
-    return 0;
-  }
-  int64_t ns;
-  if (parse_duration(s, flag, &ns, NULL) == 0) {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    *out = (double)now.tv_sec + now.tv_nsec / 1e9 - (double)ns / 1e9;
-    return 0;
-  }
-  return err_make(err, EINVAL, "%s %s: use an RFC 3339 time, a Unix time or a duration (10m)", flag, s);
-}
-
 struct reader {
   double since, until;
   bool timestamps;
@@ -172,7 +126,7 @@ static void emit(const struct reader *r, const char *line)
   const char *stream = json_string_value(json_object_get(j, "stream"));
   const char *t = json_string_value(json_object_get(j, "time"));
   if (text && t) {
-    double secs = rfc3339_seconds(t);
+    double secs = clock_parse_rfc3339(t);
     if ((r->since <= 0 || secs >= r->since) && (r->until <= 0 || secs < r->until)) {
       FILE *out = stream && !strcmp(stream, "stderr") ? stderr : stdout;
       size_t len = json_string_length(json_object_get(j, "log"));
@@ -238,7 +192,7 @@ int cmd_logs(int argc, char **argv)
     case 't': r.timestamps = true; break;
     case 's':
     case 'u':
-      if (time_arg(optarg, c == 's' ? "--since" : "--until", c == 's' ? &r.since : &r.until, &err) < 0) {
+      if (parse_time(optarg, c == 's' ? "--since" : "--until", c == 's' ? &r.since : &r.until, &err) < 0) {
         log_err(err);
         return EXIT_ENGINE;
       }

@@ -141,6 +141,18 @@ static void close_fd(struct mon *m, int *fd)
   *fd = -1;
 }
 
+/* The container's side of one run: its stdio and pending input. */
+static void close_stdio(struct mon *m)
+{
+  close_fd(m, &m->out_r);
+  close_fd(m, &m->err_r);
+  close_fd(m, &m->tty_fd);
+  close_fd(m, &m->in_w);
+  free(m->inbuf);
+  m->inbuf = NULL;
+  m->inlen = 0;
+}
+
 static void flush_stdin(struct mon *m)
 {
   int fd = m->tty ? m->tty_fd : m->in_w;
@@ -548,6 +560,15 @@ static void loopback_up(pid_t pid)
     log_warn("cannot bring up the loopback of the container's network namespace");
 }
 
+/* A created container that will not run: the runtime's state, cgroup and
+ * waiting init go, and so does its stdio. */
+static void abandon(struct mon *m)
+{
+  const char *del[] = {"delete", "--force", m->c->id, NULL};
+  runtime_call(del, -1, -1, -1, NULL);
+  close_stdio(m);
+}
+
 /* Create and start the container once; returns 0 when it ran (m->code is
  * its exit code), else the start-failure exit code with *msg. */
 static int run_once(struct mon *m, bool first, char **msg)
@@ -584,6 +605,7 @@ static int run_once(struct mon *m, bool first, char **msg)
   if (code != 0) {
     if (console_lfd >= 0)
       close(console_lfd);
+    close_stdio(m);
     return start_failure_code(*msg);
   }
   free(*msg);
@@ -601,6 +623,7 @@ static int run_once(struct mon *m, bool first, char **msg)
     unlink(cs);
     if (master < 0) {
       *msg = strdup("the runtime sent no terminal");
+      abandon(m);
       return EXIT_ENGINE;
     }
     m->tty_fd = master;
@@ -626,19 +649,12 @@ static int run_once(struct mon *m, bool first, char **msg)
   }
   const char *start[] = {"start", c->id, NULL};
   if (!first && manually_stopped(c)) {
-    /* stopped while we restarted it: do not run it again */
-    const char *del[] = {"delete", "--force", c->id, NULL};
-    runtime_call(del, -1, -1, -1, NULL);
-    close_fd(m, &m->out_r);
-    close_fd(m, &m->err_r);
-    close_fd(m, &m->tty_fd);
-    close_fd(m, &m->in_w);
+    abandon(m); /* stopped while we restarted it: do not run it again */
     return 0;
   }
   code = runtime_call(start, -1, -1, -1, msg);
   if (code != 0) {
-    const char *del[] = {"delete", "--force", c->id, NULL};
-    runtime_call(del, -1, -1, -1, NULL);
+    abandon(m);
     return start_failure_code(*msg);
   }
   char now[CLOCK_RFC3339_LEN];
@@ -704,15 +720,7 @@ static int run_once(struct mon *m, bool first, char **msg)
   }
   health_disarm(&m->health);
   logw_flush(&m->log);
-  close_fd(m, &m->out_r);
-  close_fd(m, &m->err_r);
-  close_fd(m, &m->tty_fd);
-  close_fd(m, &m->in_w);
-  free(m->inbuf);
-  m->inbuf = NULL;
-  m->inlen = 0;
-  const char *del[] = {"delete", "--force", c->id, NULL};
-  runtime_call(del, -1, -1, -1, NULL);
+  abandon(m);
   return 0;
 }
 

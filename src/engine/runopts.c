@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/cli.h"
+#include "common/clock.h"
 #include "common/file.h"
 #include "common/json.h"
 
@@ -83,6 +85,29 @@ int parse_duration(const char *s, const char *what, int64_t *ns, err_t *err)
   return 0;
 bad:
   return err_make(err, EINVAL, "%s: `%s` is not a duration: use 30s, 1m30s, 500ms or 2h", what, s);
+}
+
+int parse_time(const char *s, const char *flag, double *out, err_t *err)
+{
+  char *end;
+  double v = strtod(s, &end);
+  if (end != s && !*end) {
+    *out = v;
+    return 0;
+  }
+  double t = clock_parse_rfc3339(s);
+  if (t >= 0) {
+    *out = t;
+    return 0;
+  }
+  int64_t ns;
+  if (parse_duration(s, flag, &ns, NULL) == 0) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    *out = (double)now.tv_sec + now.tv_nsec / 1e9 - (double)ns / 1e9;
+    return 0;
+  }
+  return err_make(err, EINVAL, "%s %s: use an RFC 3339 time, a Unix time or a duration (10m)", flag, s);
 }
 
 int parse_signal(const char *s, int *sig, err_t *err)

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -23,32 +24,9 @@
 #include "engine/ctrinfo.h"
 #include "engine/engine.h"
 #include "engine/monitor.h"
+#include "engine/runopts.h"
 #include "engine/volume.h"
 #include "image/image.h"
-
-static double rfc3339_unix(const char *s)
-{
-  struct tm tm = {0};
-  const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-  if (!p)
-    return -1;
-  double frac = *p == '.' ? strtod(p, NULL) : 0;
-  return (double)timegm(&tm) + frac;
-}
-
-/* --since/--until: RFC 3339, a Unix time, or seconds/minutes back ("10m"). */
-static double when(const char *s)
-{
-  char *end;
-  double v = strtod(s, &end);
-  if (end != s && !*end)
-    return v;
-  double t = rfc3339_unix(s);
-  if (t >= 0)
-    return t;
-  double mul = *end == 'm' ? 60 : *end == 'h' ? 3600 : 1;
-  return (double)time(NULL) - v * mul;
-}
 
 static bool matches(json_t *ev, json_t *filters)
 {
@@ -106,13 +84,20 @@ int cmd_events(int argc, char **argv)
                                        {NULL, 0, NULL, 0}};
   double since = -1, until = -1;
   bool json = false, stream = true;
+  _cleanup_err_ err_t err = NULL;
   json_t *filters = json_array();
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
     switch (c) {
-    case 's': since = when(optarg); break;
-    case 'u': until = when(optarg); break;
+    case 's':
+    case 'u':
+      if (parse_time(optarg, c == 's' ? "--since" : "--until", c == 's' ? &since : &until, &err) < 0) {
+        json_decref(filters);
+        log_err(err);
+        return EXIT_ENGINE;
+      }
+      break;
     case 'f': json_array_append_new(filters, json_string(optarg)); break;
     case 'F': json = !strcmp(optarg, "json") || !strcmp(optarg, "{{json .}}"); break;
     case 'S': stream = !optarg || !strcmp(optarg, "true"); break;
@@ -142,7 +127,7 @@ int cmd_events(int argc, char **argv)
       while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
         off += n;
         json_t *ev = json_loads(line, 0, NULL);
-        double t = rfc3339_unix(json_string_value(json_object_get(ev, "time")));
+        double t = clock_parse_rfc3339(json_string_value(json_object_get(ev, "time")));
         if (ev && (since < 0 || t >= since) && (until < 0 || t <= until) && matches(ev, filters))
           print_event(ev, json);
         json_decref(ev);

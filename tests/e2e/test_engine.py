@@ -250,6 +250,7 @@ def test_healthcheck(eng):
     eng.ok("exec", "hc", "touch", "/tmp/ok")
     st = eng.wait_for("hc", lambda s: s["Health"]["Status"] == "healthy")
     assert st["Health"]["Log"][-1]["ExitCode"] == 0
+    assert st["Health"]["Log"][-1]["Start"] < st["Health"]["Log"][-1]["End"]
     assert "(healthy)" in eng.ok("ps").stdout
     # unhealthy + a restart policy: the container is restarted
     eng.ok("run", "-d", "--name", "sick", "--restart", "always", "--health-cmd", "false", "--health-interval",
@@ -478,3 +479,13 @@ def test_tty_and_signal_proxy(eng):
         time.sleep(0.05)
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=20) == 143
+
+
+def test_commands_on_a_missing_container(eng):
+    for args in (["stop"], ["restart"], ["start"], ["kill"], ["rm"], ["logs"], ["wait"], ["exec", "ghost-ctr", "true"],
+                 ["top"], ["attach"]):
+        argv = args if "ghost-ctr" in args else args + ["ghost-ctr"]
+        r = eng(*argv)
+        assert r.returncode == 125 and "ghost-ctr" in r.stderr, (argv, r.stderr)
+    r = eng("events", "--stream=false", "--since", "yesterday-ish")
+    assert r.returncode == 125 and "--since" in r.stderr
