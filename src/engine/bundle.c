@@ -1,5 +1,6 @@
 /* config.json for a container (bundle.h). */
 #include "engine/bundle.h"
+#include "engine/netctr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -217,16 +218,22 @@ static int write_file(const char *dir, const char *name, const char *text, err_t
  * container's directory so that the image is never edited. */
 static int etc_files(struct ctr *c, json_t *mounts, const char *hostname, const char *netmode, err_t *err)
 {
-  char hosts[1024];
+  char hosts[2048];
+  _cleanup_free_ char *own = netctr_hosts_lines(c->rec, hostname);
   snprintf(hosts, sizeof hosts,
-           "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", hostname);
+           "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s",
+           own && *own ? own : "");
+  if (!own || !*own)
+    snprintf(hosts + strlen(hosts), sizeof hosts - strlen(hosts), "127.0.1.1\t%s\n", hostname);
   char hn[300];
   snprintf(hn, sizeof hn, "%s\n", hostname);
   _cleanup_free_ char *resolv = NULL;
   if (!strcmp(netmode, "host"))
     file_read_all("/etc/resolv.conf", 1 << 16, &resolv, NULL, NULL);
+  else
+    resolv = netctr_resolv_conf(c->rec);
   if (write_file(c->dir, "hosts", hosts, err) < 0 || write_file(c->dir, "hostname", hn, err) < 0 ||
-      write_file(c->dir, "resolv.conf", resolv ? resolv : "# no network: isola network (#8) will fill this\n",
+      write_file(c->dir, "resolv.conf", resolv ? resolv : "# no network\n",
                  err) < 0)
     return -1;
   static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
@@ -591,6 +598,14 @@ int bundle_write(struct ctr *c, const char *rootfs, err_t *err)
     }
   }
 
+  if (strcmp(netmode, "host") && strncmp(netmode, "container:", 10)) {
+    /* ping without CAP_NET_RAW, through ICMP datagram sockets (Podman does
+     * the same) */
+    json_t *sc = json_object_get(lx, "sysctl");
+    if (!sc)
+      json_object_set_new(lx, "sysctl", sc = json_object());
+    json_object_set_new(sc, "net.ipv4.ping_group_range", json_string("0 2147483647"));
+  }
   if (etc_files(c, mounts, hostname, netmode, err) < 0 || user_mounts(c, rootfd, mounts, err) < 0)
     return -1;
   if (systemd_wanted(hc, json_object_get(proc, "args")))

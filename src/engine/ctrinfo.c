@@ -249,8 +249,23 @@ int cmd_ps(int argc, char **argv)
     } else {
       char shortcmd[32];
       snprintf(shortcmd, sizeof shortcmd, "\"%.*s%s\"", 20, cmd, strlen(cmd) > 20 ? "…" : "");
+      char ports[256] = "";
+      const char *key;
+      json_t *binds;
+      json_object_foreach(json_object_get(json_object_get(ct.rec, "HostConfig"), "PortBindings"), key, binds)
+      {
+        size_t bi;
+        json_t *b;
+        json_array_foreach(binds, bi, b)
+        {
+          const char *ip = json_string_value(json_object_get(b, "HostIp"));
+          size_t l = strlen(ports);
+          snprintf(ports + l, sizeof ports - l, "%s%s:%s->%s", l ? ", " : "", ip && *ip ? ip : "0.0.0.0",
+                   json_string_value(json_object_get(b, "HostPort")), key);
+        }
+      }
       printf("%-12.12s  %-28.28s  %-24s  %-14s  %-28s  %-8s  %s\n", ct.id, image ? image : "", notrunc ? cmd : shortcmd,
-             strcat(created, " ago"), status, "", ctr_name(&ct));
+             strcat(created, " ago"), status, ports, ctr_name(&ct));
     }
     ctr_close(&ct);
     if (latest)

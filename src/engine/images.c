@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "engine/ctrinfo.h"
 #include "engine/engine.h"
+#include "engine/network.h"
 #include "engine/volume.h"
 #include "image/image.h"
 #include "image/reference.h"
@@ -359,17 +360,18 @@ int cmd_inspect(int argc, char **argv)
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "+t:f:", opts, NULL)) != -1) {
-    if (c == 't' && (!strcmp(optarg, "container") || !strcmp(optarg, "image") || !strcmp(optarg, "volume")))
+    if (c == 't' && (!strcmp(optarg, "container") || !strcmp(optarg, "image") || !strcmp(optarg, "volume") ||
+                     !strcmp(optarg, "network")))
       type = optarg;
     else if (c == 'f')
       format = optarg;
     else {
-      fprintf(stderr, "Usage: isola inspect [--type container|image|volume] [-f TEMPLATE] NAME...\n");
+      fprintf(stderr, "Usage: isola inspect [--type container|image|volume|network] [-f TEMPLATE] NAME...\n");
       return EXIT_ENGINE;
     }
   }
   if (optind >= argc) {
-    fprintf(stderr, "Usage: isola inspect [--type container|image|volume] [-f TEMPLATE] NAME...\n");
+    fprintf(stderr, "Usage: isola inspect [--type container|image|volume|network] [-f TEMPLATE] NAME...\n");
     return EXIT_ENGINE;
   }
   _cleanup_err_ err_t err = NULL;
@@ -392,6 +394,8 @@ int cmd_inspect(int argc, char **argv)
       j = image_inspect_json(&st, names, argv[i], NULL);
     if (!j && (!type || !strcmp(type, "volume")))
       volume_inspect_json(argv[i], &j);
+    if (!j && (!type || !strcmp(type, "network")))
+      network_inspect_json(argv[i], &j);
     if (!j) {
       log_error("no such %s: `%s`", type ? type : "container, image or volume", argv[i]);
       status = EXIT_ENGINE;

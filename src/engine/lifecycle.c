@@ -22,6 +22,7 @@
 #include "engine/ctr.h"
 #include "engine/engine.h"
 #include "engine/monitor.h"
+#include "engine/netctr.h"
 #include "engine/proc.h"
 #include "engine/runopts.h"
 #include "engine/vm.h"
@@ -142,6 +143,11 @@ static int create_container(json_t *rec, const struct run_flags *f, const char *
   json_object_set_new(rec, "Args", args);
   json_decref(cmd);
 
+  if (netctr_allocate(rec, cid, name, err) < 0) {
+    close(lock);
+    json_decref(icfg);
+    return -1;
+  }
   char rel[CTR_ID_LEN + 16];
   snprintf(rel, sizeof rel, "containers/%s", cid);
   _cleanup_free_ char *dir = engine_path(rel);
@@ -169,6 +175,7 @@ static int create_container(json_t *rec, const struct run_flags *f, const char *
   json_decref(icfg);
   if (r < 0) {
     remove_tree(dir);
+    netctr_release(rec, cid);
     close(lock);
     return -1;
   }
@@ -198,6 +205,8 @@ static int start_container(struct ctr *c, bool wait_attach, int *code, err_t *er
   if (mkdir_p(c->rundir, 0700, err) < 0)
     return -1;
   monitor_mark_stopped(c, false);
+  if (netctr_prepare(c, err) < 0)
+    return err_context(err, "container %s cannot start", ctr_name(c));
   if (is_vm(c))
     return vm_start(c, wait_attach, code, err);
   _cleanup_free_ char *rootfs = path_join(c->dir, "rootfs");

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "engine/ctrinfo.h"
 #include "engine/engine.h"
+#include "engine/network.h"
 #include "engine/volume.h"
 
 #define PROG "isola"
@@ -43,8 +44,8 @@ static const struct cli_cmd commands[] = {
     {"logout", "remove registry credentials", cmd_logout},
     {"image", "manage images (prune)", cmd_image},
     {"volume", "manage volumes", cmd_volume},
-    {"network", "manage virtual networks", NULL},
-    {"port", "list a container's published ports", NULL},
+    {"network", "manage virtual networks", cmd_network},
+    {"port", "list a container's published ports", cmd_port},
     {"system", "show and clean engine state", cmd_system},
     {"events", "show engine events", cmd_events},
     {NULL, NULL, NULL},

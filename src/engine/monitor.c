@@ -34,6 +34,7 @@
 #include "engine/engine.h"
 #include "engine/health.h"
 #include "engine/logs.h"
+#include "engine/netctr.h"
 #include "engine/proc.h"
 #include "engine/runopts.h"
 #include "engine/vm.h"
@@ -535,31 +536,6 @@ static int run_once_vm(struct mon *m, bool first, char **msg)
   return 0;
 }
 
-/* A new network namespace has its loopback down; bring it up as Podman
- * does (a child joins the namespace: the monitor stays where it is). */
-static void loopback_up(pid_t pid)
-{
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pid);
-  int nsfd = open(path, O_RDONLY | O_CLOEXEC);
-  if (nsfd < 0)
-    return;
-  pid_t child = fork();
-  if (child == 0) {
-    int sock = -1;
-    struct ifreq ifr = {0};
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-    if (setns(nsfd, CLONE_NEWNET) < 0 || (sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0 ||
-        ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
-      _exit(1);
-    ifr.ifr_flags |= IFF_UP;
-    _exit(ioctl(sock, SIOCSIFFLAGS, &ifr) < 0);
-  }
-  close(nsfd);
-  if (child > 0 && proc_wait(child) != 0)
-    log_warn("cannot bring up the loopback of the container's network namespace");
-}
-
 /* A created container that will not run: the runtime's state, cgroup and
  * waiting init go, and so does its stdio. */
 static void abandon(struct mon *m)
@@ -639,8 +615,15 @@ static int run_once(struct mon *m, bool first, char **msg)
   }
   m->pid = read_pid(pidfile);
   const char *netmode = json_string_value(json_object_get(json_object_get(c->rec, "HostConfig"), "NetworkMode"));
-  if (m->pid > 0 && (!netmode || !strcmp(netmode, "private") || !strcmp(netmode, "none")))
-    loopback_up(m->pid);
+  if (m->pid > 0 && netmode && strcmp(netmode, "host") && strncmp(netmode, "container:", 10)) {
+    err_t nerr = NULL;
+    if (netctr_attach(c, m->pid, &nerr) < 0) {
+      *msg = strdup(err_msg(nerr));
+      err_free(&nerr);
+      abandon(m);
+      return EXIT_ENGINE;
+    }
+  }
   if (first && m->wait_attach) {
     report(m, 0, NULL);
     int cl = accept_one(m->lfd, 60000);
@@ -746,6 +729,7 @@ int ctr_remove_files(struct ctr *c, bool volumes, err_t *err)
 {
   const char *del[] = {"delete", "--force", c->id, NULL};
   ctr_runtime(del, NULL, NULL);
+  netctr_release(c->rec, c->id);
   _cleanup_free_ char *root = path_join(c->dir, "rootfs");
   proc_unmount_all(root);
   if (proc_is_mountpoint(root))
@@ -772,6 +756,9 @@ static void finish(struct mon *m)
   struct ctr *c = m->c;
   err_t err = NULL;
   logw_close(&m->log);
+  netctr_stopped(c);
+  if (m->vm)
+    netctr_vm_untap(c);
   _cleanup_free_ char *root = path_join(c->dir, "rootfs");
   proc_unmount_all(root);
   if (json_is_true(json_object_get(json_object_get(c->rec, "HostConfig"), "AutoRemove"))) {

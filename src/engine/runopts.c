@@ -16,6 +16,8 @@
 #include "common/clock.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "engine/ports.h"
+#include "net/store.h"
 
 int parse_size(const char *s, const char *what, int64_t *out, err_t *err)
 {
@@ -336,8 +338,38 @@ enum {
   O_RM = 256, O_NAME, O_ENVFILE, O_ENTRYPOINT, O_MOUNT, O_TMPFS, O_CPUS, O_PIDS, O_RO, O_CAPADD,
   O_CAPDROP, O_SECOPT, O_RESTART, O_HCMD, O_HINT, O_HTIMEOUT, O_HRETRIES, O_HSTART, O_NOHC,
   O_HONFAIL, O_INIT, O_HOSTNAME, O_VM, O_VMCPUS, O_VMMEM, O_KERNEL, O_SYSTEMD, O_INITSYS, O_NET,
-  O_LOGOPT, O_STOPSIG, O_STOPTIMEOUT, O_SIGPROXY, O_PUBLISH, O_LABEL, O_PRIV,
+  O_LOGOPT, O_STOPSIG, O_STOPTIMEOUT, O_SIGPROXY, O_PUBLISH, O_LABEL, O_PRIV, O_IP, O_ALIAS,
 };
+
+/* --network NAME[,NAME]…, --ip and --network-alias into HostConfig */
+static int networks_of(json_t *hc, json_t *nets, json_t *aliases, const char *ip, bool special, err_t *err)
+{
+  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
+  if (special && json_array_size(nets))
+    return err_make(err, EINVAL, "--network %s cannot be combined with named networks", mode);
+  if (special) {
+    if (ip || json_array_size(aliases))
+      return err_make(err, EINVAL, "--ip and --network-alias need a named network, not --network %s", mode);
+    if (json_object_size(json_object_get(hc, "PortBindings")))
+      return err_make(err, EINVAL, "-p needs a named network: --network %s has no ports to publish", mode);
+    return 0;
+  }
+  if (!json_array_size(nets))
+    append(nets, NET_DEFAULT);
+  json_t *list = json_array();
+  size_t i;
+  json_t *n;
+  json_array_foreach(nets, i, n)
+  {
+    json_t *e = json_pack("{sO sO}", "Name", n, "Aliases", aliases);
+    if (i == 0 && ip)
+      json_object_set_new(e, "IPv4Address", json_string(ip));
+    json_array_append_new(list, e);
+  }
+  json_object_set_new(hc, "Networks", list);
+  json_object_set(hc, "NetworkMode", json_array_get(nets, 0));
+  return 0;
+}
 
 int runopts_parse(int argc, char **argv, bool run, json_t **rec, struct run_flags *f, err_t *err)
 {
@@ -387,6 +419,8 @@ int runopts_parse(int argc, char **argv, bool run, json_t **rec, struct run_flag
       {"publish", required_argument, NULL, 'p'},
       {"label", required_argument, NULL, 'l'},
       {"privileged", no_argument, NULL, O_PRIV},
+      {"ip", required_argument, NULL, O_IP},
+      {"network-alias", required_argument, NULL, O_ALIAS},
       {"help", no_argument, NULL, 'H'},
       {NULL, 0, NULL, 0},
   };
@@ -397,10 +431,14 @@ int runopts_parse(int argc, char **argv, bool run, json_t **rec, struct run_flag
   json_t *hc = json_pack("{s[] s[] s{} s[] s[] s[] s{ss sI} sb sb ss ss s{ss s{}} sI sI sI}", "Binds",
                          "Mounts", "Tmpfs", "CapAdd", "CapDrop", "SecurityOpt", "RestartPolicy", "Name",
                          "no", "MaximumRetryCount", (json_int_t)0, "ReadonlyRootfs", 0, "AutoRemove", 0,
-                         "NetworkMode", "private", "Systemd", "false", "LogConfig", "Type", "json-file",
+                         "NetworkMode", NET_DEFAULT, "Systemd", "false", "LogConfig", "Type", "json-file",
                          "Config", "Memory", (json_int_t)0, "NanoCpus", (json_int_t)0, "PidsLimit",
                          (json_int_t)0);
   json_t *health = NULL, *vm = NULL;
+  json_object_set_new(hc, "PortBindings", json_object());
+  _cleanup_json_ json_t *nets = json_array(), *aliases = json_array();
+  const char *ip = NULL;
+  bool special = false;
   json_t *env = json_object_get(cfg, "Env"), *mounts = json_object_get(hc, "Mounts");
   bool entry_set = false;
   int c;
@@ -617,19 +655,21 @@ int runopts_parse(int argc, char **argv, bool run, json_t **rec, struct run_flag
       break;
     case O_INITSYS: json_object_set_new(hc, "Systemd", json_string("always")); break;
     case O_NET:
-      if (strcmp(optarg, "none") && strcmp(optarg, "host") && strcmp(optarg, "private") &&
-          strncmp(optarg, "container:", 10)) {
-        err_make(err, ENOTSUP,
-                 "--network %s: named networks come with `isola network` (not built yet); use none, "
-                 "host, private or container:NAME",
-                 optarg);
-        goto fail;
+      if (!strcmp(optarg, "none") || !strcmp(optarg, "host") || !strcmp(optarg, "private") ||
+          !strncmp(optarg, "container:", 10)) {
+        json_object_set_new(hc, "NetworkMode", json_string(optarg));
+        special = true;
+        break;
       }
-      json_object_set_new(hc, "NetworkMode", json_string(optarg));
+      for (char *save = NULL, *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        append(nets, t);
       break;
+    case O_IP: ip = optarg; break;
+    case O_ALIAS: append(aliases, optarg); break;
     case 'p':
-      err_make(err, ENOTSUP, "-p %s: published ports come with `isola network` (not built yet)", optarg);
-      goto fail;
+      if (ports_parse(optarg, json_object_get(hc, "PortBindings"), err) < 0)
+        goto fail;
+      break;
     case O_LOGOPT: {
       char *eq = strchr(optarg, '=');
       int64_t v;
@@ -709,6 +749,8 @@ int runopts_parse(int argc, char **argv, bool run, json_t **rec, struct run_flag
   }
   if (vm)
     json_object_set_new(hc, "VM", steal_ptr(&vm));
+  if (networks_of(hc, nets, aliases, ip, special, err) < 0)
+    goto fail;
   if (f->rm && strcmp(json_string_value(json_object_get(json_object_get(hc, "RestartPolicy"), "Name")), "no")) {
     err_make(err, EINVAL, "--rm and --restart cannot go together: a removed container cannot restart");
     goto fail;

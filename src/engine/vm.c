@@ -27,6 +27,7 @@
 #include "engine/bundle.h"
 #include "engine/engine.h"
 #include "engine/monitor.h"
+#include "engine/netctr.h"
 #include "engine/proc.h"
 #include "image/image.h"
 #include "image/rootfs.h"
@@ -243,9 +244,27 @@ static int write_plan(struct ctr *c, err_t *err)
            "console=ttyS0 reboot=k panic=-1 quiet isola.root=/dev/vda isola.rootro=1 isola.overlay=/dev/vdb "
            "isola.hostname=%.64s",
            hostname ? hostname : shortid);
+  /* isola-init sets the guest's address, route and DNS from these (the
+   * network's dnsmasq would also give them by DHCP to the tap's MAC) */
+  json_t *ns = json_object_get(c->rec, "NetworkSettings");
+  const char *first = json_string_value(
+      json_object_get(json_array_get(json_object_get(json_object_get(c->rec, "HostConfig"), "Networks"), 0), "Name"));
+  json_t *ep = json_object_get(json_object_get(ns, "Networks"), first ? first : "");
+  const char *ip = json_string_value(json_object_get(ep, "IPAddress"));
+  const char *gw = json_string_value(json_object_get(ep, "Gateway"));
+  if (ip && *ip && gw && *gw) {
+    size_t l = strlen(cmdline);
+    snprintf(cmdline + l, sizeof cmdline - l, " isola.ip=%s/%lld isola.gw=%s isola.dns=%s", ip,
+             (long long)json_integer_value(json_object_get(ep, "IPPrefixLen")), gw, gw);
+  }
   json_t *argv = json_pack("[s ss ss ss ss ss ss ss ss s]", vmm, "--kernel", kernel, "--initrd", initrd, "--cmdline",
                            cmdline, "--cpus", cpus, "--memory", mem, "--disk", rootdisk, "--disk", overlay, "--vsock",
                            vs, "--rng");
+  if (netctr_vm_taps(c, argv, err) < 0) {
+    json_decref(argv);
+    json_decref(exec);
+    return -1;
+  }
   char agent[PATH_MAX + 16];
   const char *test_agent = getenv("ISOLA_VM_AGENT");
   snprintf(agent, sizeof agent, "vsock:%s", vsock);
@@ -261,9 +280,11 @@ int vm_start(struct ctr *c, bool wait_attach, int *code, err_t *err)
   *code = EXIT_ENGINE;
   if (write_plan(c, err) < 0)
     return err_context(err, "microVM container %s cannot start", ctr_name(c));
-  return monitor_launch(c, wait_attach, code, err) < 0
-             ? err_context(err, "microVM container %s cannot start", ctr_name(c))
-             : 0;
+  if (monitor_launch(c, wait_attach, code, err) < 0) {
+    netctr_vm_untap(c);
+    return err_context(err, "microVM container %s cannot start", ctr_name(c));
+  }
+  return 0;
 }
 
 int vm_signal(struct ctr *c, int sig, err_t *err)
@@ -282,6 +303,7 @@ void vm_cleanup(struct ctr *c)
 {
   _cleanup_free_ char *vsock = vsock_path(c);
   unlink(vsock);
+  netctr_vm_untap(c);
 }
 
 int vm_agent_connect(const char *agent, pid_t vmm, int timeout_ms, err_t *err)

@@ -102,7 +102,7 @@ def test_detached_lifecycle_ps_logs_stop_wait_rm(eng):
 def test_logs_follow_and_rotation(eng):
     eng.ok("run", "-d", "--name", "chatty", "--log-opt", "max-size=2k", "--log-opt", "max-file=3", "busybox",
            "sh", "-c", "for i in $(seq 1 200); do echo line-$i; done; sleep 0.5")
-    f = subprocess.run([eng.binary, "--root", eng.root, "logs", "-f", "chatty"], capture_output=True, text=True,
+    f = subprocess.run(eng.argv("logs", "-f", "chatty"), capture_output=True, text=True,
                        timeout=30)
     lines = f.stdout.splitlines()
     assert lines[-1] == "line-200"
@@ -125,7 +125,7 @@ def test_create_start_attach_restart(eng):
     assert st["Running"] and st["Pid"] != pid1
     # attach sees new output and the exit code
     eng.ok("run", "-d", "-i", "--name", "echoer", "busybox", "sh", "-c", "read line; echo got $line; exit 6")
-    a = subprocess.run([eng.binary, "--root", eng.root, "attach", "echoer"], input="hi\n", capture_output=True,
+    a = subprocess.run(eng.argv("attach", "echoer"), input="hi\n", capture_output=True,
                        text=True, timeout=30)
     assert a.stdout == "got hi\n" and a.returncode == 6
     assert cid
@@ -293,7 +293,7 @@ def test_kill_monitor_and_client_are_survived(eng):
     eng.ok("rm", "-f", "orphan")
     assert eng.leftovers() == []
     # kill -9 of a foreground `isola run`: the container runs on and is removable
-    p = subprocess.Popen([eng.binary, "--root", eng.root, "run", "--name", "fg", "busybox", "sleep", "1000"],
+    p = subprocess.Popen(eng.argv("run", "--name", "fg", "busybox", "sleep", "1000"),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     eng.wait_for("fg", lambda s: s["Status"] == "running")
     p.kill()
@@ -343,7 +343,9 @@ def test_pull_on_run(eng, registry, busybox_rootfs, tmp_path):
     other.ok("import", tarball, "bb")
     ref = f"{registry.host}/engine/busybox:1"
     skopeo_copy(f"docker-archive:{save_docker(other, tmp_path)}", f"docker://{ref}", "--dest-tls-verify=false")
-    r = eng("run", "--rm", "--tls-verify=false", ref, "echo", "pulled")
+    # the registry listens on the host's loopback: this run is made in the
+    # host's namespace, without a network
+    r = eng.host("run", "--rm", "--network", "none", "--tls-verify=false", ref, "echo", "pulled")
     assert r.returncode == 0 and r.stdout == "pulled\n", r.stderr
     assert "engine/busybox" in eng.ok("images").stdout
     r = eng("run", "--rm", "--pull=never", f"{registry.host}/engine/absent:1", "true")
@@ -447,9 +449,14 @@ def cat_os_release(eng):
 
 
 def test_private_network_has_loopback_up(eng):
-    r = eng.ok("run", "--rm", "busybox", "sh", "-c", "cat /sys/class/net/lo/flags; ls /sys/class/net")
-    flags, links = r.stdout.split("\n", 1)
-    assert int(flags, 16) & 1 and links.split() == ["lo"]
+    for mode in ("private", "none"):
+        r = eng.ok("run", "--rm", "--network", mode, "busybox", "sh", "-c",
+                   "cat /sys/class/net/lo/flags; ls /sys/class/net")
+        flags, links = r.stdout.split("\n", 1)
+        assert int(flags, 16) & 1 and links.split() == ["lo"]
+    # the default is the `isola` network (test_network.py)
+    r = eng.ok("run", "--rm", "busybox", "ls", "/sys/class/net")
+    assert r.stdout.split() == ["eth0", "lo"]
     r = eng.ok("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net")
     assert len(r.stdout.split()) >= 1
 
@@ -463,16 +470,16 @@ def test_prune_removes_what_a_killed_create_left(eng):
 
 
 def test_tty_and_signal_proxy(eng):
-    cmd = f"{eng.binary} --root {eng.root} run --rm -t busybox sh -c 'tty; stty size'"
+    cmd = f"nsenter --net=/run/netns/{eng.netns} -- {eng.binary} --root {eng.root} run --rm -t busybox sh -c 'tty; stty size'"
     r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "/dev/pts/0" in r.stdout, r.stdout + r.stderr
     eng.ok("run", "-d", "--name", "t", "busybox", "sleep", "1000")
-    cmd = f"{eng.binary} --root {eng.root} exec -t t tty"
+    cmd = f"nsenter --net=/run/netns/{eng.netns} -- {eng.binary} --root {eng.root} exec -t t tty"
     r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "/dev/pts/" in r.stdout
     # SIGTERM to a foreground `isola run` reaches the container's process
-    p = subprocess.Popen([eng.binary, "--root", eng.root, "run", "--name", "fgsig", "--init", "busybox", "sleep",
-                          "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(eng.argv("run", "--name", "fgsig", "--init", "busybox", "sleep",
+                          "1000"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     eng.wait_for("fgsig", lambda s: s["Status"] == "running")
     end = time.time() + 10
     while "sleep 1000" not in eng.ok("top", "fgsig").stdout and time.time() < end:

@@ -23,19 +23,6 @@ def has_vmx():
 
 
 @pytest.fixture
-def agent(isola, tmp_path):
-    """isola-init's agent as a host process: it runs what it is asked to on
-    this host, as it would in the guest."""
-    sock = tmp_path / "agent.sock"
-    init = isola.dir / "guest/init/isola-init"
-    p = subprocess.Popen([init, "--agent", f"unix:{sock}"], stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "isola-init: ready"
-    yield sock
-    p.kill()
-    p.wait()
-
-
-@pytest.fixture
 def veng(isola, state_root, busybox_rootfs, agent, tmp_path, monkeypatch):
     monkeypatch.setenv("ISOLA_VM_AGENT", f"unix:{agent}")
     kernel = tmp_path / "kernel"
@@ -123,6 +110,7 @@ def test_vm_launches_the_vmm(isola, busybox_rootfs, monkeypatch):
         e.ok("rm", "novm")
         assert e.leftovers() == []
     finally:
+        e.close()
         subprocess.run(["rm", "-rf", root])
 
 
@@ -145,6 +133,7 @@ def test_vm_boots_linux_and_runs_the_image(isola, busybox_rootfs, monkeypatch):
         e.ok("rm", "lx")
         assert e.leftovers() == []
     finally:
+        e.close()
         subprocess.run(["rm", "-rf", root])
 
 

@@ -4,6 +4,7 @@
   state_root      a scratch state root, passed as --root
   netns / netns_factory
                   private network namespaces created for the test
+  agent           isola-init's agent run on the host (stands in for a guest)
   busybox_rootfs  a read-only busybox root filesystem, built once a session
   rootfs          a private writable copy of it
   leak check      autouse: fails any test that leaves isola-named processes,
@@ -153,12 +154,28 @@ def auth_registry(tmp_path_factory):
     r.stop()
 
 
+@pytest.fixture
+def agent(isola, tmp_path):
+    """isola-init's agent as a host process: it runs what it is asked to on
+    this host, as it would in the guest (ISOLA_VM_AGENT=unix:PATH points the
+    engine's --vm containers at it)."""
+    sock = tmp_path / "agent.sock"
+    init = isola.dir / "guest/init/isola-init"
+    p = subprocess.Popen([init, "--agent", f"unix:{sock}"], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "isola-init: ready"
+    yield sock
+    p.kill()
+    p.wait()
+
+
 @pytest.fixture(autouse=True)
 def leak_check():
     """Fail the test if it leaves isola-named host resources behind, then
     remove exactly those, so the next test starts clean."""
     before = leaks.snapshot()
     yield
+    from harness.engine import close_all
+    close_all()
     after = leaks.snapshot()
     left = after - before
     if left:

@@ -9,7 +9,9 @@ import signal
 import subprocess
 import time
 
-PROCESS_NAMES = {"isola", "isola-vmm", "isola-runtime", "isola-init", "isola-monitor"}
+# dnsmasq: the engine runs one per network (only the tests' own are counted:
+# the snapshot before a test is subtracted)
+PROCESS_NAMES = {"isola", "isola-vmm", "isola-runtime", "isola-init", "isola-monitor", "dnsmasq"}
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
