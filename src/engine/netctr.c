@@ -40,6 +40,14 @@ void netctr_link_name(const char *id, size_t i, char out[16])
   snprintf(out, 16, "isl%.9s%zx", id, i & 15);
 }
 
+/* Interface number of entry `n` (number i) of HostConfig.Networks: its
+ * Index when `network connect` gave one, else its place. */
+static size_t member_index(const json_t *n, size_t i)
+{
+  json_t *k = json_object_get(n, "Index");
+  return k ? (size_t)json_integer_value(k) : i;
+}
+
 /* The default network, made on first use. */
 static int load_or_default(const char *dir, const char *name, json_t **net, err_t *err)
 {
@@ -366,8 +374,7 @@ static int attach_member(struct ctr *c, int nsfd, const json_t *n, size_t i, err
   if (netstore_load(dir, name, &net, err) < 0)
     return -1;
   json_t *s = json_object_get(json_object_get(json_object_get(c->rec, "NetworkSettings"), "Networks"), name);
-  json_t *k = json_object_get(n, "Index");
-  size_t idx = k ? (size_t)json_integer_value(k) : i;
+  size_t idx = member_index(n, i);
   char host[16], ifname[16];
   netctr_link_name(c->id, idx, host);
   snprintf(ifname, sizeof ifname, "eth%zu", idx);
@@ -466,8 +473,7 @@ int netctr_vm_taps(struct ctr *c, json_t *vmm_argv, err_t *err)
       return -1;
     bool macvlan = !strcmp(net_mode(net), "macvlan");
     char host[16];
-    json_t *k = json_object_get(n, "Index");
-    netctr_link_name(c->id, k ? (size_t)json_integer_value(k) : i, host);
+    netctr_link_name(c->id, member_index(n, i), host);
     struct endpoint ep = {.host = host, .master = net_iface(net)};
     int r = macvlan ? err_make(err, ENOTSUP, "network `%s` is macvlan: microVMs join NAT or bridged networks", name)
                     : endpoint_tap(&ep, err);
@@ -492,8 +498,7 @@ void netctr_vm_untap(struct ctr *c)
   json_array_foreach(json_object_get(json_object_get(c->rec, "HostConfig"), "Networks"), i, n)
   {
     char host[16];
-    json_t *k = json_object_get(n, "Index");
-    netctr_link_name(c->id, k ? (size_t)json_integer_value(k) : i, host);
+    netctr_link_name(c->id, member_index(n, i), host);
     endpoint_remove(host, NULL);
   }
 }

@@ -336,6 +336,17 @@ void net_mac_of(struct in_addr a, unsigned char mac[6])
   memcpy(mac + 2, &a.s_addr, 4);
 }
 
+/* The address of an entry of Containers ("A.B.C.D/N"). */
+static bool member_ip(const json_t *m, struct in_addr *a)
+{
+  const char *cidr = json_string_value(json_object_get(m, "IPv4Address"));
+  char ip[INET_ADDRSTRLEN];
+  if (!cidr || strcspn(cidr, "/") >= sizeof ip)
+    return false;
+  snprintf(ip, sizeof ip, "%.*s", (int)strcspn(cidr, "/"), cidr);
+  return inet_pton(AF_INET, ip, a) == 1;
+}
+
 int ipam_alloc(json_t *net, const char *id, const char *name, const char *want, err_t *err)
 {
   json_t *ctrs = json_object_get(net, "Containers");
@@ -369,12 +380,7 @@ int ipam_alloc(json_t *net, const char *id, const char *name, const char *want, 
     json_object_foreach(ctrs, k, v)
     {
       struct in_addr o;
-      char ip[INET_ADDRSTRLEN + 4];
-      snprintf(ip, sizeof ip, "%s", json_string_value(json_object_get(v, "IPv4Address")) ?: "");
-      char *sl = strchr(ip, '/');
-      if (sl)
-        *sl = 0;
-      if (inet_pton(AF_INET, ip, &o) == 1 && o.s_addr == a.s_addr)
+      if (member_ip(v, &o) && o.s_addr == a.s_addr)
         return err_make(err, EADDRINUSE, "--ip %s: the address is taken by `%s` on network `%s`", want,
                         json_string_value(json_object_get(v, "Name")), net_name(net));
     }
@@ -387,12 +393,7 @@ int ipam_alloc(json_t *net, const char *id, const char *name, const char *want, 
     json_object_foreach(ctrs, k, v)
     {
       struct in_addr o;
-      char ip[INET_ADDRSTRLEN + 4];
-      snprintf(ip, sizeof ip, "%s", json_string_value(json_object_get(v, "IPv4Address")) ?: "");
-      char *sl = strchr(ip, '/');
-      if (sl)
-        *sl = 0;
-      if (inet_pton(AF_INET, ip, &o) == 1 && cidr_contains(&c, o))
+      if (member_ip(v, &o) && cidr_contains(&c, o))
         used[ntohl(o.s_addr) - ntohl(c.addr.s_addr)] = 1;
     }
     if (cidr_contains(&c, gw))

@@ -241,6 +241,23 @@ def test_several_networks_at_run(eng):
     assert "eth0" in r.stdout and "10.90.0." in r.stdout and "eth1" in r.stdout and "10.78.0." in r.stdout
 
 
+def dhcp_behind_tap(eng, guest, tap, mac):
+    """busybox udhcpc in namespace `guest` on a tap whose frames go to and
+    from the engine's tap `tap`; its output."""
+    relay = subprocess.Popen(["python3", TOP / "tests/e2e/harness/taprelay.py", eng.netns, tap, guest.name, "eth0"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert relay.stdout.readline() == "ready\n"
+        if mac:
+            guest.run(["ip", "link", "set", "eth0", "address", mac], check=True)
+        guest.run(["ip", "link", "set", "eth0", "up"], check=True)
+        r = guest.run(["busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "5", "-s", "/bin/true"], timeout=60)
+        return r.stdout + r.stderr
+    finally:
+        relay.kill()
+        relay.wait()
+
+
 def test_vm_tap_takes_its_address_by_dhcp(eng, netns_factory, agent, monkeypatch, tmp_path):
     """A --vm container gets a tap on the bridge and a static DHCP lease
     for its MAC.  A Linux guest cannot boot here (PVM), so a DHCP client in
@@ -258,20 +275,10 @@ def test_vm_tap_takes_its_address_by_dhcp(eng, netns_factory, agent, monkeypatch
     cmdline = plan["vmm"][plan["vmm"].index("--cmdline") + 1]
     assert f"isola.ip={st['IPAddress']}/16 isola.gw=10.90.0.1 isola.dns=10.90.0.1" in cmdline
     assert "master isola0" in host(eng, ["ip", "-o", "link", "show", tap]).stdout
-    guest = netns_factory()
-    relay = subprocess.Popen(["python3", TOP / "tests/e2e/harness/taprelay.py", eng.netns, tap, guest.name, "eth0"],
-                             stdout=subprocess.PIPE, text=True)
-    try:
-        assert relay.stdout.readline() == "ready\n"
-        guest.run(["ip", "link", "set", "eth0", "address", st["MacAddress"]], check=True)
-        guest.run(["ip", "link", "set", "eth0", "up"], check=True)
-        r = guest.run(["busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "5", "-s", "/bin/true"], timeout=60)
-        assert f"lease of {st['IPAddress']} obtained" in r.stdout + r.stderr, r
-        leases = (eng.root / "run/networks/isola/leases").read_text()
-        assert st["MacAddress"] in leases and st["IPAddress"] in leases
-    finally:
-        relay.kill()
-        relay.wait()
+    out = dhcp_behind_tap(eng, netns_factory(), tap, st["MacAddress"])
+    assert f"lease of {st['IPAddress']} obtained" in out, out
+    leases = (eng.root / "run/networks/isola/leases").read_text()
+    assert st["MacAddress"] in leases and st["IPAddress"] in leases
     eng.ok("rm", "-f", "vm")
     assert tap not in host(eng, ["ip", "link"]).stdout
 
@@ -319,17 +326,8 @@ def test_bridged_network_vm_takes_dhcp_from_the_lan(eng, lan, netns_factory, age
     eng.ok("run", "-d", "--vm", "--kernel", kernel, "--name", "vm", "--network", "lan", "busybox", "sleep", "600")
     tap = f"isl{eng.inspect('vm')['Id'][:9]}0"
     assert "master lanbr" in host(eng, ["ip", "-o", "link", "show", tap]).stdout
-    guest = netns_factory()
-    relay = subprocess.Popen(["python3", TOP / "tests/e2e/harness/taprelay.py", eng.netns, tap, guest.name, "eth0"],
-                             stdout=subprocess.PIPE, text=True)
-    try:
-        assert relay.stdout.readline() == "ready\n"
-        guest.run(["ip", "link", "set", "eth0", "up"], check=True)
-        r = guest.run(["busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "5", "-s", "/bin/true"], timeout=60)
-        assert "lease of 192.0.2.1" in r.stdout + r.stderr, r
-    finally:
-        relay.kill()
-        relay.wait()
+    out = dhcp_behind_tap(eng, netns_factory(), tap, None)
+    assert "lease of 192.0.2.1" in out, out
     eng.ok("rm", "-f", "vm")
     r = eng("network", "rm", "lan")
     assert r.returncode == 0 and "lanbr" in host(eng, ["ip", "link"]).stdout  # not ours: kept
