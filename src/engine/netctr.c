@@ -170,14 +170,21 @@ int netctr_allocate(json_t *rec, const char *id, const char *name, err_t *err)
   return 0;
 }
 
+static int sync_locked(const char *dir, const char *with, const char *without, err_t *err);
+
 void netctr_release(const json_t *rec, const char *id)
 {
-  if (!json_array_size(json_object_get(json_object_get(rec, "HostConfig"), "Networks")))
+  json_t *hc = json_object_get(rec, "HostConfig");
+  if (!json_array_size(json_object_get(hc, "Networks")))
     return;
   _cleanup_free_ char *dir = net_dir();
   _cleanup_close_ int lock = netstore_lock(dir, NULL);
-  if (lock >= 0)
-    release_locked(dir, rec, id);
+  if (lock < 0)
+    return;
+  release_locked(dir, rec, id);
+  /* a container whose monitor was killed still has its ports in the table */
+  if (json_object_size(json_object_get(hc, "PortBindings")))
+    sync_locked(dir, NULL, id, NULL);
 }
 
 /* ---- the nft table ---- */
