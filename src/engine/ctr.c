@@ -24,6 +24,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "engine/engine.h"
+#include "engine/netctr.h"
 #include "engine/proc.h"
 #include "image/image.h"
 #include "image/rootfs.h"
@@ -402,6 +403,7 @@ int ctr_cleanup_dead(struct ctr *c, err_t *err)
   const char *del_args[] = {"delete", "--force", c->id, NULL};
   ctr_runtime(kill_args, NULL, NULL);
   ctr_runtime(del_args, NULL, NULL);
+  netctr_detach(c);
   _cleanup_free_ char *root = path_join(c->dir, "rootfs");
   proc_unmount_all(root);
   const char *s = status_of(c);

@@ -2,6 +2,7 @@
  * the image, runtime, VMM and network libraries. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <curl/curl.h>
 
@@ -11,6 +12,7 @@
 #include "engine/engine.h"
 #include "engine/network.h"
 #include "engine/volume.h"
+#include "net/dhcp.h"
 
 #define PROG "isola"
 
@@ -69,6 +71,16 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+  if (getenv("ISOLA_DHCP_HOOK") && argc == 2) {
+    /* busybox udhcpc calling back with a lease (src/net/dhcp.h) */
+    err_t err = NULL;
+    if (dhcp_hook(argv[1], &err) < 0) {
+      err_print(PROG, err);
+      err_free(&err);
+      return 1;
+    }
+    return 0;
+  }
   static const struct option opts[] = {
       {"root", required_argument, NULL, 'r'},
       {"log-level", required_argument, NULL, 'l'},

@@ -542,6 +542,7 @@ static void abandon(struct mon *m)
 {
   const char *del[] = {"delete", "--force", m->c->id, NULL};
   runtime_call(del, -1, -1, -1, NULL);
+  netctr_detach(m->c);
   close_stdio(m);
 }
 
@@ -729,6 +730,7 @@ int ctr_remove_files(struct ctr *c, bool volumes, err_t *err)
 {
   const char *del[] = {"delete", "--force", c->id, NULL};
   ctr_runtime(del, NULL, NULL);
+  netctr_detach(c);
   netctr_release(c->rec, c->id);
   _cleanup_free_ char *root = path_join(c->dir, "rootfs");
   proc_unmount_all(root);

@@ -4,14 +4,18 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "net/bridge.h"
+#include "net/dhcp.h"
 #include "net/dnsmasq.h"
 #include "net/endpoint.h"
 #include "net/nat.h"
@@ -120,16 +124,6 @@ int netctr_allocate(json_t *rec, const char *id, const char *name, err_t *err)
       r = err_context(err, "--network %s", nn);
       break;
     }
-    bool vm = json_is_true(json_object_get(json_object_get(hc, "VM"), "Enabled"));
-    if (!net_has_ipam(net) && !vm) {
-      /* the guest's own DHCP client asks the LAN; a container has none */
-      r = err_make(err, ENOTSUP,
-                   "network `%s` takes addresses from its LAN's DHCP server, which only microVMs (--vm) do "
-                   "yet; for containers make a macvlan network with --subnet",
-                   nn);
-      json_decref(net);
-      break;
-    }
     r = ipam_alloc(net, id, name, json_string_value(json_object_get(n, "IPv4Address")), err);
     if (r == 0) {
       json_t *m = json_object_get(json_object_get(net, "Containers"), id);
@@ -152,6 +146,8 @@ int netctr_allocate(json_t *rec, const char *id, const char *name, err_t *err)
       json_object_set(ep, "Gateway", json_object_get(cfg, "Gateway"));
       json_object_set(ep, "MacAddress", json_object_get(m, "MacAddress"));
     }
+    if (!cidr)
+      json_object_set(ep, "MacAddress", json_object_get(m, "MacAddress"));
     set_or(ep, "Aliases", json_object_get(n, "Aliases"), json_array());
     json_object_set_new(settings, nn, ep);
     json_decref(net);
@@ -371,6 +367,56 @@ int netctr_prepare(struct ctr *c, err_t *err)
   return sync_locked(dir, c->id, NULL, err);
 }
 
+static char *dhcp_pidfile(const struct ctr *c, size_t idx)
+{
+  char name[32];
+  snprintf(name, sizeof name, "dhcp-%zu.pid", idx);
+  return path_join(c->rundir, name);
+}
+
+/* A DHCP client for a member on a LAN's network, run for as long as the
+ * container (netctr_detach stops it). */
+static int dhcp_member(struct ctr *c, int nsfd, const char *ifname, size_t idx, bool first, err_t *err)
+{
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return err_sys(err, "cannot find the isola binary for the DHCP hook");
+  self[n] = 0;
+  char readyname[32];
+  snprintf(readyname, sizeof readyname, "dhcp-%zu.ready", idx);
+  _cleanup_free_ char *ready = path_join(c->rundir, readyname);
+  _cleanup_free_ char *resolv = path_join(c->dir, "resolv.conf");
+  const char *hostname = json_string_value(json_object_get(json_object_get(c->rec, "Config"), "Hostname"));
+  struct dhcp_opts o = {.ifname = ifname, .hostname = hostname ? hostname : ctr_name(c), .hook = self,
+                        .ready = ready, .resolv = first ? resolv : NULL, .default_route = first};
+  pid_t pid;
+  if (dhcp_client_start(nsfd, &o, 30000, &pid, err) < 0)
+    return -1;
+  unlink(ready);
+  _cleanup_free_ char *pf = dhcp_pidfile(c, idx);
+  char b[16];
+  int len = snprintf(b, sizeof b, "%d", (int)pid);
+  return file_write_atomic(pf, b, (size_t)len, 0600, false, err);
+}
+
+void netctr_detach(struct ctr *c)
+{
+  for (size_t i = 0; i < 16; i++) {
+    _cleanup_free_ char *pf = dhcp_pidfile(c, i);
+    _cleanup_free_ char *text = NULL;
+    if (file_read_all(pf, 32, &text, NULL, NULL) < 0)
+      continue;
+    pid_t pid = (pid_t)atoi(text);
+    char comm[64];
+    snprintf(comm, sizeof comm, "/proc/%d/comm", (int)pid);
+    _cleanup_free_ char *name = NULL;
+    if (pid > 0 && file_read_all(comm, 64, &name, NULL, NULL) == 0 && !strncmp(name, "busybox", 7))
+      kill(pid, SIGTERM);
+    unlink(pf);
+  }
+}
+
 /* Member `n` (an entry of HostConfig.Networks, number i) into the
  * namespace behind nsfd. */
 static int attach_member(struct ctr *c, int nsfd, const json_t *n, size_t i, err_t *err)
@@ -403,8 +449,15 @@ static int attach_member(struct ctr *c, int nsfd, const json_t *n, size_t i, err
     net_mac_of(ep.ip, ep.mac);
     ep.has_mac = true;
   }
+  const char *mac = json_string_value(json_object_get(s, "MacAddress"));
+  if (!ep.has_ip && mac &&
+      sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &ep.mac[0], &ep.mac[1], &ep.mac[2], &ep.mac[3], &ep.mac[4],
+             &ep.mac[5]) == 6)
+    ep.has_mac = true;
   int r = endpoint_attach(nsfd, &ep, err);
   json_decref(net);
+  if (r == 0 && !ep.has_ip)
+    r = dhcp_member(c, nsfd, ifname, idx, i == 0, err);
   return r < 0 ? err_context(err, "network `%s`", name) : 0;
 }
 

@@ -33,6 +33,8 @@ int netctr_attach(struct ctr *c, pid_t pid, err_t *err);
 /* One more network for a running container (`network connect`). */
 int netctr_attach_one(struct ctr *c, pid_t pid, const char *name, err_t *err);
 void netctr_stopped(struct ctr *c);
+/* Stop the DHCP clients of a run that ended. */
+void netctr_detach(struct ctr *c);
 /* microVMs: a tap per network on its bridge, and `--net tap=…,mac=…`
  * for each appended to the VMM's argv; removed again by untap. */
 int netctr_vm_taps(struct ctr *c, json_t *vmm_argv, err_t *err);

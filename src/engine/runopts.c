@@ -661,9 +661,12 @@ int runopts_parse(int argc, char **argv, bool run, json_t **rec, struct run_flag
         special = true;
         break;
       }
-      for (char *save = NULL, *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    {
+      _cleanup_free_ char *list = strdup(optarg);
+      for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
         append(nets, t);
       break;
+    }
     case O_IP: ip = optarg; break;
     case O_ALIAS: append(aliases, optarg); break;
     case 'p':

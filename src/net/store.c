@@ -358,7 +358,11 @@ int ipam_alloc(json_t *net, const char *id, const char *name, const char *want, 
   if (mine)
     return 0;
   if (!net_has_ipam(net)) {
-    json_object_set_new(ctrs, id, json_pack("{ss}", "Name", name));
+    /* the LAN's DHCP server knows the member by a MAC that stays: 02 (local)
+     * and five bytes of its ID */
+    char macs[18];
+    snprintf(macs, sizeof macs, "02:%.2s:%.2s:%.2s:%.2s:%.2s", id, id + 2, id + 4, id + 6, id + 8);
+    json_object_set_new(ctrs, id, json_pack("{ss ss}", "Name", name, "MacAddress", strlen(id) >= 10 ? macs : ""));
     return 0;
   }
   struct cidr c;

@@ -52,7 +52,8 @@ int net_subnet(const json_t *net, struct cidr *c, struct in_addr *gw, err_t *err
 
 /* Give container `id` (named `name`) an address: `want` ("" or NULL for
  * any free one).  Writes "A.B.C.D/N" and the MAC derived from it into
- * Containers.ID; an ID that has one keeps it. */
+ * Containers.ID; an ID that has one keeps it.  On a network whose
+ * addresses come from the LAN's DHCP only a MAC is written. */
 int ipam_alloc(json_t *net, const char *id, const char *name, const char *want, err_t *err);
 void ipam_release(json_t *net, const char *id);
 

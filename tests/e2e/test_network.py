@@ -308,7 +308,8 @@ def lan(eng, netns_factory):
     ns.run(["ip", "link", "set", "eth0", "up"], check=True)
     srv = ns.popen(["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0", "--interface=eth0",
                     "--bind-interfaces", "--dhcp-range=192.0.2.100,192.0.2.150,1h", "--dhcp-leasefile=/dev/null",
-                    "--dhcp-authoritative"], stderr=subprocess.DEVNULL)
+                    "--dhcp-authoritative", "--dhcp-option=option:dns-server,192.0.2.1",
+                    "--dhcp-option=option:router,192.0.2.1"], stderr=subprocess.DEVNULL)
     ns.server = srv
     yield ns
     srv.kill()
@@ -322,8 +323,6 @@ def test_bridged_network_vm_takes_dhcp_from_the_lan(eng, lan, netns_factory, age
     eng.ok("network", "create", "--parent", "lanbr", "lan")
     net = json.loads(eng.ok("network", "inspect", "lan").stdout)[0]
     assert net["Mode"] == "bridged" and net["IPAM"]["Driver"] == "dhcp" and "DnsmasqPid" not in net
-    r = eng("run", "--rm", "--network", "lan", "busybox", "true")
-    assert r.returncode == 125 and "only microVMs" in r.stderr
     eng.ok("run", "-d", "--vm", "--kernel", kernel, "--name", "vm", "--network", "lan", "busybox", "sleep", "600")
     tap = f"isl{eng.inspect('vm')['Id'][:9]}0"
     assert "master lanbr" in host(eng, ["ip", "-o", "link", "show", tap]).stdout
@@ -334,9 +333,33 @@ def test_bridged_network_vm_takes_dhcp_from_the_lan(eng, lan, netns_factory, age
     assert r.returncode == 0 and "lanbr" in host(eng, ["ip", "link"]).stdout  # not ours: kept
 
 
+def test_bridged_network_container_takes_dhcp_from_the_lan(eng, lan):
+    """A container on an existing host bridge: a veth on the bridge and
+    busybox udhcpc in its namespace for as long as it runs, calling isola
+    back to set the lease's address, route and DNS."""
+    eng.ok("network", "create", "--parent", "lanbr", "lan")
+    eng.ok("run", "-d", "--name", "onlan", "--network", "lan", "--cap-add", "NET_RAW", "busybox", "sleep", "600")
+    mac = eng.inspect("onlan")["NetworkSettings"]["Networks"]["lan"]["MacAddress"]
+    assert mac.startswith("02:")
+    r = eng.ok("exec", "onlan", "sh", "-c", "ip -4 -o addr show eth0; ip route; cat /etc/resolv.conf; "
+               "ping -c1 -W5 192.0.2.1; cat /sys/class/net/eth0/address")
+    assert "inet 192.0.2.1" in r.stdout and "/24" in r.stdout, r.stdout
+    assert "default via 192.0.2.1" in r.stdout and "nameserver 192.0.2.1" in r.stdout
+    assert "1 packets received" in r.stdout and mac in r.stdout
+    client = [p for p in run(["pgrep", "-f", "udhcpc -f -R -i eth0"]).stdout.split()]
+    assert client, "the DHCP client runs while the container does"
+    eng.ok("rm", "-f", "onlan")
+    assert all(not alive(int(p)) for p in client)
+    eng.ok("network", "rm", "lan")
+
+
 def test_macvlan_network_with_static_addresses(eng, lan):
     eng.ok("network", "create", "--driver", "macvlan", "--parent", "lanbr", "--subnet", "192.0.2.0/24",
            "--gateway", "192.0.2.1", "mv")
     r = eng.ok("run", "--rm", "--network", "mv", "--ip", "192.0.2.20", "--cap-add", "NET_RAW", "busybox", "sh", "-c",
                "ip -4 -o addr show eth0; ping -c1 -W5 192.0.2.1")
     assert "192.0.2.20/24" in r.stdout and "1 packets received" in r.stdout
+    # without --subnet a macvlan network asks the LAN's DHCP server too
+    eng.ok("network", "create", "--driver", "macvlan", "--parent", "lanbr", "mvd")
+    r = eng.ok("run", "--rm", "--network", "mvd", "busybox", "ip", "-4", "-o", "addr", "show", "eth0")
+    assert "inet 192.0.2.1" in r.stdout

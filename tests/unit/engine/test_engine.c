@@ -75,6 +75,20 @@ Test(engine, run_flags_to_record)
   json_t *m1 = json_array_get(json_object_get(hc, "Mounts"), 1);
   cr_assert_str_eq(json_string_value(json_object_get(m1, "Type")), "tmpfs");
   cr_assert_eq(json_array_size(json_object_get(json_object_get(rec, "Config"), "Cmd")), 2);
+  /* the default network, joined by name */
+  cr_assert_str_eq(json_string_value(json_object_get(hc, "NetworkMode")), "isola");
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(hc, "Networks"), 0), "Name")),
+                   "isola");
+  json_decref(rec);
+  cr_assert_eq(parse(&rec, &f, &e, 8, "--network", "a,b", "--ip", "10.1.0.9", "-p", "8080:80", "img"), 0, "%s",
+               err_msg(e));
+  hc = json_object_get(rec, "HostConfig");
+  cr_assert_eq(json_array_size(json_object_get(hc, "Networks")), 2);
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(hc, "Networks"), 0), "IPv4Address")),
+                   "10.1.0.9");
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(hc, "PortBindings"),
+                                                                                    "80/tcp"), 0), "HostPort")),
+                   "8080");
   json_decref(rec);
   /* errors name the flag */
   static const char *const bad[][3] = {{"--restart", "sometimes", "--restart"},
@@ -82,7 +96,7 @@ Test(engine, run_flags_to_record)
                                        {"-v", "x:y", "absolute"},
                                        {"--mount", "type=nfs,target=/x", "nfs"},
                                        {"--name", "-bad", "--name"},
-                                       {"-p", "80:80", "published ports"}};
+                                       {"-p", "80/sctp", "tcp or udp"}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     cr_assert_eq(parse(&rec, &f, &e, 4, bad[i][0], bad[i][1], "img"), -1, "%s %s", bad[i][0], bad[i][1]);
     cr_assert(strstr(err_msg(e), bad[i][2]), "%s", err_msg(e));
