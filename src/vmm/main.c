@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,12 @@
 #include "common/clock.h"
 #include "common/cli.h"
 #include "common/log.h"
+#include "vmm/api/api.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/layout.h"
 #include "vmm/options.h"
+#include "vmm/snapshot/snapshot.h"
 #include "vmm/vm.h"
 
 #define PROG "isola-vmm"
@@ -27,6 +30,7 @@ static void usage(FILE *out)
         "                 [--memory MiB] [--hugepages] [--boot-timer] [--log-level L]\n"
         "                 [--disk PATH[,ro][,id=NAME]]... [--net tap=NAME[,mac=MAC]]...\n"
         "                 [--vsock cid=N,uds=PATH] [--virtio-console PATH] [--rng]\n"
+        "       " PROG " --api-sock PATH | --config-file FILE | --restore STATE --mem-file MEM\n"
         "\n"
         "A KVM microVM monitor: one guest per process, its serial console (COM1)\n"
         "on stdin/stdout.  Exits 0 when the guest powers off or resets, 1 on a\n"
@@ -58,6 +62,14 @@ static void usage(FILE *out)
         "                   a virtio-console port (hvc0 in Linux) on a Unix socket\n"
         "                   isola-vmm listens on at PATH, one client at a time\n"
         "  --rng            virtio-rng fed by the host's getrandom()\n"
+        "  --api-sock PATH  serve Firecracker's REST API on the Unix socket PATH;\n"
+        "                   without --kernel the VM is configured through it and\n"
+        "                   starts on PUT /actions InstanceStart or /snapshot/load\n"
+        "  --config-file F  the VM from Firecracker's JSON config file\n"
+        "  --no-api         no API socket (Firecracker's flag; the default here)\n"
+        "  --restore STATE --mem-file MEM [--restore-paused]\n"
+        "                   resume a snapshot (PUT /snapshot/create) instead of\n"
+        "                   booting; the memory file is mapped copy-on-write\n"
         "  --log-level L    error, warn, info (default) or debug, on stderr\n"
         "  --dump-acpi DIR  write the guest's ACPI tables to DIR/<sig>.dat (for\n"
         "                   `iasl -d`) and exit without running the guest\n"
@@ -90,6 +102,9 @@ int main(int argc, char **argv)
       {"disk", required_argument, NULL, 'D'},    {"net", required_argument, NULL, 'N'},
       {"vsock", required_argument, NULL, 'V'},   {"rng", no_argument, NULL, 'R'},
       {"virtio-console", required_argument, NULL, 'C'},
+      {"api-sock", required_argument, NULL, 'S'},  {"config-file", required_argument, NULL, 'F'},
+      {"no-api", no_argument, NULL, 'X'},          {"restore", required_argument, NULL, 'r'},
+      {"mem-file", required_argument, NULL, 'M'},  {"restore-paused", no_argument, NULL, 'P'},
       {"version", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -104,6 +119,8 @@ int main(int argc, char **argv)
   };
   long n;
   int c;
+  const char *api_sock = NULL, *config_file = NULL;
+  bool no_api = false;
   log_open(PROG, NULL, LOG_FORMAT_TEXT, NULL);
   log_set_level(LOG_LEVEL_INFO);
   while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -147,6 +164,12 @@ int main(int argc, char **argv)
     }
     case 'R': cfg.rng = true; break;
     case 'C': cfg.virtio_console = optarg; break;
+    case 'S': api_sock = optarg; break;
+    case 'F': config_file = optarg; break;
+    case 'X': no_api = true; break;
+    case 'r': cfg.restore_state = optarg; break;
+    case 'M': cfg.restore_mem = optarg; break;
+    case 'P': cfg.restore_paused = true; break;
     case 'l': {
       enum log_level level;
       _cleanup_err_ err_t e = NULL;
@@ -164,23 +187,76 @@ int main(int argc, char **argv)
     log_error("unexpected argument `%s`; run `" PROG " --help` for the options", argv[optind]);
     return 2;
   }
-  if (!cfg.kernel) {
-    log_error("no guest kernel: pass --kernel PATH (a bzImage, ELF vmlinux or PVH ELF)");
+  _cleanup_err_ err_t err = NULL;
+  if (no_api && api_sock) {
+    log_error("--no-api and --api-sock contradict each other");
+    return 2;
+  }
+  if (!cfg.restore_state != !cfg.restore_mem) {
+    log_error("--restore STATE goes with --mem-file MEM (the snapshot's two files)");
+    return 2;
+  }
+  if (cfg.restore_state) {
+    if (snapshot_read_machine(cfg.restore_state, &cfg.ncpus, &cfg.memory, &err) < 0) {
+      log_err(err);
+      return 2;
+    }
+  }
+  struct api api;
+  api_init(&api, &cfg);
+  if (config_file && api_apply_config_file(&api, config_file, &err) < 0) {
+    log_err(err);
+    api_stop(&api);
+    return 2;
+  }
+  bool configured = cfg.kernel || cfg.restore_state;
+  /* the API's thread must not take the signals the VM loop handles: they
+   * are blocked before it starts, and read here or by vm_run() */
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGINT);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGHUP);
+  sigaddset(&handled, SIGQUIT);
+  sigaddset(&handled, SIGUSR1);
+  if (api_sock) {
+    pthread_sigmask(SIG_BLOCK, &handled, NULL);
+    if (api_serve(&api, api_sock, configured, &err) < 0) {
+      log_err(err);
+      api_stop(&api);
+      return 2;
+    }
+    while (!configured && api_wait_start(&api, 100) == 0) {
+      struct timespec zero = {0, 0};
+      int sig = sigtimedwait(&handled, NULL, &zero);
+      if (sig > 0 && sig != SIGUSR1) {
+        api_stop(&api);
+        return 128 + sig;
+      }
+    }
+  } else if (!configured) {
+    log_error("no guest kernel: pass --kernel PATH (a bzImage, ELF vmlinux or PVH ELF), --config-file, "
+              "--restore or --api-sock");
+    api_stop(&api);
     return 2;
   }
 
-  _cleanup_err_ err_t err = NULL;
   struct vm vm;
   int status = 1;
   if (cfg.dump_acpi) {
     if (vm_create(&vm, &cfg, &err) == 0 && acpi_dump(&vm.mem, vm.rsdp, cfg.dump_acpi, &err) == 0)
       status = 0;
   } else if (vm_create(&vm, &cfg, &err) == 0 && console_raw(cfg.console_in, &err) == 0) {
+    api_set_vm(&api, &vm, NULL);
     status = vm_run(&vm, &err);
+    api_set_vm(&api, NULL, "the microVM stopped");
     console_restore();
     if (status < 0)
       status = 1;
+  } else {
+    api_set_vm(&api, NULL, err_msg(err));
   }
+  api_stop(&api); /* no request uses the VM after this */
   if (err)
     log_err(err);
   vm_destroy(&vm);

@@ -6,12 +6,16 @@
 
 #include "vmm/layout.h"
 
-static int map_region(struct guest_region *r, uint64_t gpa, uint64_t size, bool huge, err_t *err)
+static int map_region(struct guest_region *r, uint64_t gpa, uint64_t size, bool huge, int fd, uint64_t off,
+                      err_t *err)
 {
   /* Hugepages are reserved at mmap time (no MAP_NORESERVE), so a shortage
-   * is an error here rather than a fault in the middle of the boot. */
-  int flags = MAP_PRIVATE | MAP_ANONYMOUS | (huge ? MAP_HUGETLB : MAP_NORESERVE);
-  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+   * is an error here rather than a fault in the middle of the boot.  A
+   * snapshot's memory file is mapped private: pages fault in lazily from
+   * the file and the guest's writes stay in this process (copy-on-write),
+   * so many VMs can be restored from one file at once. */
+  int flags = MAP_PRIVATE | (fd >= 0 ? 0 : MAP_ANONYMOUS) | (huge ? MAP_HUGETLB : MAP_NORESERVE);
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, (off_t)off);
   if (p == MAP_FAILED) {
     if (huge)
       return err_sys(err, "cannot map %llu MiB of guest memory with 2 MiB hugepages (reserve "
@@ -30,6 +34,11 @@ static int map_region(struct guest_region *r, uint64_t gpa, uint64_t size, bool 
 
 int guest_mem_create(struct guest_mem *gm, uint64_t bytes, bool hugepages, err_t *err)
 {
+  return guest_mem_create_from(gm, bytes, hugepages, -1, err);
+}
+
+int guest_mem_create_from(struct guest_mem *gm, uint64_t bytes, bool hugepages, int fd, err_t *err)
+{
   memset(gm, 0, sizeof(*gm));
   if (bytes < VMM_MIN_MEMORY || bytes > VMM_MAX_MEMORY)
     return err_make(err, EINVAL, "guest memory of %llu MiB is out of range (%llu MiB to %llu GiB)",
@@ -38,11 +47,11 @@ int guest_mem_create(struct guest_mem *gm, uint64_t bytes, bool hugepages, err_t
   if (hugepages && bytes % (2 * MiB))
     return err_make(err, EINVAL, "guest memory must be a multiple of 2 MiB with --hugepages");
   uint64_t low = bytes < LAYOUT_MMIO_START ? bytes : LAYOUT_MMIO_START;
-  if (map_region(&gm->regions[0], 0, low, hugepages, err) < 0)
+  if (map_region(&gm->regions[0], 0, low, hugepages, fd, 0, err) < 0)
     return -1;
   gm->nregions = 1;
   if (bytes > low) {
-    if (map_region(&gm->regions[1], LAYOUT_MMIO_END, bytes - low, hugepages, err) < 0) {
+    if (map_region(&gm->regions[1], LAYOUT_MMIO_END, bytes - low, hugepages, fd, low, err) < 0) {
       guest_mem_destroy(gm);
       return -1;
     }

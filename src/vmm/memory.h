@@ -26,6 +26,9 @@ struct guest_mem {
 /* Lay `bytes` of RAM out below the 32-bit hole and above 4 GiB and map it.
  * `hugepages` maps with MAP_HUGETLB (2 MiB pages must be reserved). */
 int guest_mem_create(struct guest_mem *gm, uint64_t bytes, bool hugepages, err_t *err);
+/* The same layout mapped privately from a file holding the regions one
+ * after the other (a snapshot's memory file); fd -1: anonymous. */
+int guest_mem_create_from(struct guest_mem *gm, uint64_t bytes, bool hugepages, int fd, err_t *err);
 void guest_mem_destroy(struct guest_mem *gm);
 
 /* Host pointer to [gpa, gpa+len) when the whole range lies in one region,

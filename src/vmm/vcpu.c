@@ -326,11 +326,34 @@ static bool handle_exit(struct vcpu *v)
   }
 }
 
+/* Parked while the VM is paused.  A kick may have left an I/O or MMIO exit
+ * half done (the data of an IN is written to the registers by the next
+ * KVM_RUN): one KVM_RUN with immediate_exit completes it first. */
+static void park(struct vcpu *v)
+{
+  struct vm *vm = v->vm;
+  __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+  if (ioctl(v->fd, KVM_RUN, 0) == 0)
+    handle_exit(v);
+  __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+  pthread_mutex_lock(&vm->pause_lock);
+  vm->npaused++;
+  pthread_cond_broadcast(&vm->pause_cond);
+  while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping))
+    pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+  vm->npaused--;
+  pthread_mutex_unlock(&vm->pause_lock);
+}
+
 void *vcpu_thread(void *arg)
 {
   struct vcpu *v = arg;
   struct vm *vm = v->vm;
   while (!atomic_load(&vm->stopping)) {
+    if (atomic_load(&vm->pause_req)) {
+      park(v);
+      continue;
+    }
     if (ioctl(v->fd, KVM_RUN, 0) < 0) {
       if (errno == EINTR || errno == EAGAIN) {
         __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);

@@ -18,6 +18,7 @@
 #include "vmm/cpuid.h"
 #include "vmm/kvm.h"
 #include "vmm/layout.h"
+#include "vmm/snapshot/snapshot.h"
 
 static void irq_set(void *ctx, int irq, bool level)
 {
@@ -45,6 +46,43 @@ void vm_request_stop(struct vm *vm, enum vm_exit kind, int status, const char *w
       log_warn("cannot wake the main loop: %s", strerror(errno));
   }
   pthread_mutex_unlock(&vm->exit_lock);
+}
+
+int vm_pause(struct vm *vm, err_t *err)
+{
+  int started = 0;
+  for (int i = 0; i < vm->ncpus; i++)
+    started += vm->vcpus[i].started;
+  atomic_store(&vm->pause_req, true);
+  for (int i = 0; i < vm->ncpus; i++)
+    vcpu_kick(&vm->vcpus[i]);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 5;
+  int r = 0;
+  pthread_mutex_lock(&vm->pause_lock);
+  while (vm->npaused < started && !atomic_load(&vm->stopping) && r == 0)
+    r = pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &until);
+  bool ok = vm->npaused >= started;
+  pthread_mutex_unlock(&vm->pause_lock);
+  if (!ok) {
+    vm_resume(vm);
+    return err_make(err, ETIMEDOUT, "the vCPUs did not pause within 5 s");
+  }
+  return 0;
+}
+
+void vm_resume(struct vm *vm)
+{
+  pthread_mutex_lock(&vm->pause_lock);
+  atomic_store(&vm->pause_req, false);
+  pthread_cond_broadcast(&vm->pause_cond);
+  pthread_mutex_unlock(&vm->pause_lock);
+}
+
+bool vm_is_paused(struct vm *vm)
+{
+  return atomic_load(&vm->pause_req);
 }
 
 static int load_guest(struct vm *vm, const struct vm_config *cfg, err_t *err)
@@ -95,6 +133,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err)
   vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
   vm->console_in = cfg->console_in;
   pthread_mutex_init(&vm->exit_lock, NULL);
+  pthread_mutex_init(&vm->pause_lock, NULL);
+  pthread_cond_init(&vm->pause_cond, NULL);
   bus_init(&vm->pio, "port");
   bus_init(&vm->mmio, "MMIO");
   if (evloop_init(&vm->loop, err) < 0)
@@ -105,11 +145,18 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err)
   vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (vm->stop_fd < 0)
     return err_sys(err, "cannot create an eventfd");
+  bool restore = cfg->restore_state != NULL;
+  if (restore && (cfg->ndisks || cfg->nnets || cfg->vsock.cid || cfg->rng || cfg->virtio_console))
+    return err_make(err, ENOTSUP, "a snapshot restores a VM without virtio devices (format %d has none)",
+                    SNAPSHOT_VERSION);
+  _cleanup_close_ int memfd = -1;
+  if (restore && (memfd = open(cfg->restore_mem, O_RDONLY | O_CLOEXEC)) < 0)
+    return err_sys(err, "cannot open the snapshot's memory file `%s`", cfg->restore_mem);
   if (kvm_open(&vm->kvm_fd, &vm->run_size, err) < 0 ||
       kvm_create_vm(vm->kvm_fd, &vm->vm_fd, err) < 0 ||
-      guest_mem_create(&vm->mem, cfg->memory, cfg->hugepages, err) < 0 ||
+      guest_mem_create_from(&vm->mem, cfg->memory, cfg->hugepages, memfd, err) < 0 ||
       kvm_set_memory(vm->vm_fd, &vm->mem, err) < 0 || attach_devices(vm, cfg, err) < 0 ||
-      vm_attach_virtio(vm, cfg, err) < 0 || load_guest(vm, cfg, err) < 0)
+      vm_attach_virtio(vm, cfg, err) < 0 || (!restore && load_guest(vm, cfg, err) < 0))
     return -1;
   int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
   if (max > 0 && cfg->ncpus > max)
@@ -127,6 +174,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err)
   for (int i = 0; i < cfg->ncpus; i++)
     if (vcpu_create(vm, &vm->vcpus[i], i, err) < 0 || vcpu_configure(&vm->vcpus[i], err) < 0)
       return -1;
+  if (restore) {
+    if (snapshot_restore(vm, cfg->restore_state, err) < 0)
+      return -1;
+    vm->start_paused = cfg->restore_paused;
+    log_debug("restored `%s` (%d vCPUs, %llu MiB)", cfg->restore_state, cfg->ncpus,
+              (unsigned long long)(cfg->memory / MiB));
+    return 0;
+  }
   log_debug("%s `%s` loaded at 0x%llx-0x%llx, entry 0x%llx, %d vCPUs, %llu MiB",
             vm->kernel.format, cfg->kernel, (unsigned long long)vm->kernel.load_start,
             (unsigned long long)vm->kernel.load_end, (unsigned long long)vm->kernel.entry,
@@ -160,6 +215,8 @@ void vm_destroy(struct vm *vm)
     vm->devices_ready = false;
   }
   pthread_mutex_destroy(&vm->exit_lock);
+  pthread_mutex_destroy(&vm->pause_lock);
+  pthread_cond_destroy(&vm->pause_cond);
 }
 
 static void on_kick(int sig)
@@ -243,6 +300,8 @@ int vm_run(struct vm *vm, err_t *err)
   /* The device loop runs only for virtio devices: a VM without any keeps
    * to one thread per vCPU. */
   int rc = vm->nslots ? evloop_start(&vm->loop, err) : 0;
+  if (vm->start_paused)
+    atomic_store(&vm->pause_req, true);
   for (int i = 0; rc == 0 && i < vm->ncpus; i++) {
     int e = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
     if (e) {
@@ -256,6 +315,7 @@ int vm_run(struct vm *vm, err_t *err)
   if (rc == 0)
     rc = main_loop(vm, sfd, err);
   atomic_store(&vm->stopping, true);
+  vm_resume(vm); /* parked vCPUs see `stopping` */
   for (int i = 0; i < vm->ncpus; i++)
     vcpu_kick(&vm->vcpus[i]);
   for (int i = 0; i < vm->ncpus; i++)

@@ -58,6 +58,8 @@ struct vm_config {
   struct virtio_vsock_config vsock; /* cid 0: none */
   bool rng;
   const char *virtio_console; /* the Unix socket of a virtio-console, or NULL */
+  const char *restore_state, *restore_mem; /* a snapshot to restore instead of booting */
+  bool restore_paused;                     /* keep the restored VM paused */
 };
 
 struct vm;
@@ -115,6 +117,12 @@ struct vm {
   pthread_mutex_t exit_lock;
   enum vm_exit exit_kind;
   int exit_status;
+  /* pause: vCPU threads park themselves while pause_req is set */
+  pthread_mutex_t pause_lock;
+  pthread_cond_t pause_cond;
+  atomic_bool pause_req;
+  int npaused;
+  bool start_paused; /* restored VMs may start paused */
 };
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err);
@@ -124,6 +132,13 @@ void vm_destroy(struct vm *vm);
 /* Ask the VM to stop with `status` (0 guest exit, 1 error, 128+n signal);
  * later requests are ignored.  Safe from any thread. */
 void vm_request_stop(struct vm *vm, enum vm_exit kind, int status, const char *why);
+
+/* Stop every vCPU where it is (each finishes a pending I/O exit first, as
+ * KVM asks before its state is read) and wait until all are parked; and
+ * let them run again.  Safe from any thread but the vCPUs'. */
+int vm_pause(struct vm *vm, err_t *err);
+void vm_resume(struct vm *vm);
+bool vm_is_paused(struct vm *vm);
 
 /* The virtio devices of `cfg`: opened, placed in MMIO slots, described on
  * vm->cmdline and in vm->acpi_devs; released by vm_release_virtio() after

@@ -1,0 +1,396 @@
+/* KVM's state ioctls (Documentation/virt/kvm/api.rst 4.x), saved and set in
+ * the order Firecracker uses: on restore special registers before general
+ * ones, MSRs after the FPU state, the local APIC before MP state and
+ * events. */
+#include "vmm/snapshot/snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "common/cleanup.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "vmm/vm.h"
+
+enum tag {
+  T_END = 0,
+  T_MACHINE,
+  T_REGS,
+  T_SREGS,
+  T_FPU,
+  T_XSAVE,
+  T_XCRS,
+  T_MSRS,
+  T_LAPIC,
+  T_MP,
+  T_EVENTS,
+  T_DEBUGREGS,
+  T_IRQCHIP,
+  T_PIT,
+  T_CLOCK,
+  T_SERIAL,
+};
+
+struct machine {
+  uint32_t ncpus;
+  uint32_t pad;
+  uint64_t memory;
+};
+
+struct serial_state {
+  uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, thr_empty_pending, irq_level, pad[7];
+  uint8_t rx[64];
+  uint64_t rx_head, rx_len;
+};
+
+/* ---- writing ---- */
+
+static int put(int fd, uint32_t tag, uint32_t index, const void *data, uint32_t len, err_t *err)
+{
+  uint32_t h[3] = {tag, index, len};
+  if (fd_write_all(fd, h, sizeof h, err) < 0 || (len && fd_write_all(fd, data, len, err) < 0))
+    return -1;
+  return 0;
+}
+
+#define GET(fd, req, obj, what)                                                                              \
+  do {                                                                                                       \
+    if (ioctl(fd, req, obj) < 0)                                                                             \
+      return err_sys(err, "%s: " what " failed", who);                                                      \
+  } while (0)
+
+static struct kvm_msrs *msr_list(struct vm *vm, err_t *err)
+{
+  struct kvm_msr_list probe = {0};
+  ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe); /* E2BIG with the count */
+  struct kvm_msr_list *list = calloc(1, sizeof *list + probe.nmsrs * sizeof(uint32_t));
+  if (!list)
+    return NULL;
+  list->nmsrs = probe.nmsrs;
+  if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0) {
+    err_sys(err, "KVM_GET_MSR_INDEX_LIST failed");
+    free(list);
+    return NULL;
+  }
+  struct kvm_msrs *m = calloc(1, sizeof *m + list->nmsrs * sizeof(struct kvm_msr_entry));
+  if (m) {
+    m->nmsrs = list->nmsrs;
+    for (uint32_t i = 0; i < list->nmsrs; i++)
+      m->entries[i].index = list->indices[i];
+  }
+  free(list);
+  return m;
+}
+
+static int save_vcpu(struct vm *vm, struct vcpu *v, int fd, err_t *err)
+{
+  char who[32];
+  snprintf(who, sizeof who, "vCPU %d", v->id);
+  struct kvm_regs regs;
+  struct kvm_sregs sregs;
+  struct kvm_fpu fpu;
+  struct kvm_lapic_state lapic;
+  struct kvm_mp_state mp;
+  struct kvm_vcpu_events ev;
+  struct kvm_debugregs dr;
+  GET(v->fd, KVM_GET_REGS, &regs, "KVM_GET_REGS");
+  GET(v->fd, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
+  GET(v->fd, KVM_GET_FPU, &fpu, "KVM_GET_FPU");
+  GET(v->fd, KVM_GET_LAPIC, &lapic, "KVM_GET_LAPIC");
+  GET(v->fd, KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
+  GET(v->fd, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS");
+  GET(v->fd, KVM_GET_DEBUGREGS, &dr, "KVM_GET_DEBUGREGS");
+  uint32_t i = (uint32_t)v->id;
+  if (put(fd, T_REGS, i, &regs, sizeof regs, err) < 0 || put(fd, T_SREGS, i, &sregs, sizeof sregs, err) < 0 ||
+      put(fd, T_FPU, i, &fpu, sizeof fpu, err) < 0)
+    return -1;
+  if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
+    struct kvm_xsave xs;
+    GET(v->fd, KVM_GET_XSAVE, &xs, "KVM_GET_XSAVE");
+    if (put(fd, T_XSAVE, i, &xs, sizeof xs, err) < 0)
+      return -1;
+  }
+  if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0) {
+    struct kvm_xcrs xc;
+    GET(v->fd, KVM_GET_XCRS, &xc, "KVM_GET_XCRS");
+    if (put(fd, T_XCRS, i, &xc, sizeof xc, err) < 0)
+      return -1;
+  }
+  _cleanup_free_ struct kvm_msrs *msrs = msr_list(vm, err);
+  if (!msrs)
+    return -1;
+  int n = ioctl(v->fd, KVM_GET_MSRS, msrs);
+  if (n < 0)
+    return err_sys(err, "%s: KVM_GET_MSRS failed", who);
+  msrs->nmsrs = (uint32_t)n; /* the ones read, in order */
+  if (put(fd, T_MSRS, i, msrs, (uint32_t)(sizeof *msrs + (size_t)n * sizeof(struct kvm_msr_entry)), err) < 0)
+    return -1;
+  return put(fd, T_LAPIC, i, &lapic, sizeof lapic, err) < 0 || put(fd, T_MP, i, &mp, sizeof mp, err) < 0 ||
+                 put(fd, T_EVENTS, i, &ev, sizeof ev, err) < 0 || put(fd, T_DEBUGREGS, i, &dr, sizeof dr, err) < 0
+             ? -1
+             : 0;
+}
+
+static int save_vm(struct vm *vm, int fd, err_t *err)
+{
+  const char *who = "VM";
+  for (uint32_t chip = 0; chip < 3; chip++) {
+    struct kvm_irqchip ic = {.chip_id = chip};
+    GET(vm->vm_fd, KVM_GET_IRQCHIP, &ic, "KVM_GET_IRQCHIP");
+    if (put(fd, T_IRQCHIP, chip, &ic, sizeof ic, err) < 0)
+      return -1;
+  }
+  struct kvm_pit_state2 pit;
+  GET(vm->vm_fd, KVM_GET_PIT2, &pit, "KVM_GET_PIT2");
+  struct kvm_clock_data clock = {0};
+  GET(vm->vm_fd, KVM_GET_CLOCK, &clock, "KVM_GET_CLOCK");
+  struct serial_state ss = {0};
+  struct serial *s = &vm->serial;
+  pthread_mutex_lock(&s->lock);
+  ss.ier = s->ier, ss.lcr = s->lcr, ss.mcr = s->mcr, ss.scr = s->scr, ss.dll = s->dll, ss.dlm = s->dlm;
+  ss.fcr = s->fcr, ss.thr_empty_pending = s->thr_empty_pending, ss.irq_level = s->irq_level;
+  memcpy(ss.rx, s->rx, sizeof ss.rx);
+  ss.rx_head = s->rx_head, ss.rx_len = s->rx_len;
+  pthread_mutex_unlock(&s->lock);
+  return put(fd, T_PIT, 0, &pit, sizeof pit, err) < 0 || put(fd, T_CLOCK, 0, &clock, sizeof clock, err) < 0 ||
+                 put(fd, T_SERIAL, 0, &ss, sizeof ss, err) < 0
+             ? -1
+             : 0;
+}
+
+static int save_memory(struct vm *vm, const char *path, err_t *err)
+{
+  _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return err_sys(err, "cannot create memory file `%s`", path);
+  for (int i = 0; i < vm->mem.nregions; i++)
+    if (fd_write_all(fd, vm->mem.regions[i].host, vm->mem.regions[i].size, err) < 0)
+      return err_context(err, "memory file `%s`", path);
+  if (fsync(fd) < 0)
+    return err_sys(err, "cannot write memory file `%s`", path);
+  return 0;
+}
+
+int snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, err_t *err)
+{
+  if (!vm_is_paused(vm))
+    return err_make(err, EINVAL, "the VM must be paused for a snapshot (PATCH /vm {\"state\": \"Paused\"})");
+  if (vm->nslots)
+    return err_make(err, ENOTSUP, "snapshots of microVMs with virtio devices are not built yet (%d attached)",
+                    vm->nslots);
+  _cleanup_free_ char *tmp = NULL;
+  if (asprintf(&tmp, "%s.tmp", state_path) < 0)
+    return err_make(err, ENOMEM, "out of memory");
+  _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return err_sys(err, "cannot create snapshot file `%s`", state_path);
+  uint32_t version = SNAPSHOT_VERSION;
+  struct machine m = {.ncpus = (uint32_t)vm->ncpus, .memory = vm->mem.total};
+  int r = fd_write_all(fd, SNAPSHOT_MAGIC, 8, err);
+  if (r == 0)
+    r = fd_write_all(fd, &version, sizeof version, err);
+  if (r == 0)
+    r = put(fd, T_MACHINE, 0, &m, sizeof m, err);
+  for (int i = 0; r == 0 && i < vm->ncpus; i++)
+    r = save_vcpu(vm, &vm->vcpus[i], fd, err);
+  if (r == 0)
+    r = save_vm(vm, fd, err);
+  if (r == 0)
+    r = put(fd, T_END, 0, NULL, 0, err);
+  if (r == 0 && fsync(fd) < 0)
+    r = err_sys(err, "cannot write snapshot file `%s`", state_path);
+  if (r == 0)
+    r = save_memory(vm, mem_path, err);
+  if (r == 0 && rename(tmp, state_path) < 0)
+    r = err_sys(err, "cannot rename `%s` to `%s`", tmp, state_path);
+  if (r < 0)
+    unlink(tmp);
+  return r;
+}
+
+/* ---- reading ---- */
+
+struct reader {
+  char *buf;
+  size_t len, off;
+  const char *path;
+};
+
+static int open_state(struct reader *rd, const char *path, err_t *err)
+{
+  rd->path = path;
+  rd->off = 0;
+  if (file_read_all(path, 64u << 20, &rd->buf, &rd->len, err) < 0)
+    return err_context(err, "snapshot");
+  uint32_t version;
+  if (rd->len < 12 || memcmp(rd->buf, SNAPSHOT_MAGIC, 8)) {
+    free(rd->buf);
+    return err_make(err, EINVAL, "`%s` is not an isola-vmm snapshot (no %s header)", path, SNAPSHOT_MAGIC);
+  }
+  memcpy(&version, rd->buf + 8, 4);
+  if (version != SNAPSHOT_VERSION) {
+    free(rd->buf);
+    return err_make(err, EINVAL, "snapshot `%s` has format %u; this isola-vmm reads format %u", path, version,
+                    SNAPSHOT_VERSION);
+  }
+  rd->off = 12;
+  return 0;
+}
+
+/* The next record; 0 at the end, -1 on a truncated file. */
+static int next(struct reader *rd, uint32_t *tag, uint32_t *index, const void **data, uint32_t *len, err_t *err)
+{
+  uint32_t h[3];
+  if (rd->len - rd->off < sizeof h)
+    return err_make(err, EINVAL, "snapshot `%s` is truncated at byte %zu", rd->path, rd->off);
+  memcpy(h, rd->buf + rd->off, sizeof h);
+  rd->off += sizeof h;
+  if (h[2] > rd->len - rd->off)
+    return err_make(err, EINVAL, "snapshot `%s` is truncated in record %u at byte %zu", rd->path, h[0], rd->off);
+  *tag = h[0], *index = h[1], *len = h[2], *data = rd->buf + rd->off;
+  rd->off += h[2];
+  return h[0] == T_END ? 0 : 1;
+}
+
+int snapshot_read_machine(const char *state_path, int *ncpus, uint64_t *memory, err_t *err)
+{
+  struct reader rd;
+  if (open_state(&rd, state_path, err) < 0)
+    return -1;
+  uint32_t tag, idx, len;
+  const void *data;
+  int r = next(&rd, &tag, &idx, &data, &len, err);
+  if (r == 1 && (tag != T_MACHINE || len != sizeof(struct machine)))
+    r = err_make(err, EINVAL, "snapshot `%s` does not start with its machine record", state_path);
+  if (r == 1) {
+    struct machine m;
+    memcpy(&m, data, sizeof m);
+    *ncpus = (int)m.ncpus;
+    *memory = m.memory;
+    r = 0;
+  }
+  free(rd.buf);
+  return r < 0 ? -1 : 0;
+}
+
+static int set_vcpu(struct vcpu *v, uint32_t tag, const void *data, uint32_t len, err_t *err)
+{
+  static const struct {
+    uint32_t tag;
+    unsigned long req;
+    size_t size;
+    const char *name;
+  } simple[] = {
+      {T_SREGS, KVM_SET_SREGS, sizeof(struct kvm_sregs), "KVM_SET_SREGS"},
+      {T_REGS, KVM_SET_REGS, sizeof(struct kvm_regs), "KVM_SET_REGS"},
+      {T_FPU, KVM_SET_FPU, sizeof(struct kvm_fpu), "KVM_SET_FPU"},
+      {T_XSAVE, KVM_SET_XSAVE, sizeof(struct kvm_xsave), "KVM_SET_XSAVE"},
+      {T_XCRS, KVM_SET_XCRS, sizeof(struct kvm_xcrs), "KVM_SET_XCRS"},
+      {T_LAPIC, KVM_SET_LAPIC, sizeof(struct kvm_lapic_state), "KVM_SET_LAPIC"},
+      {T_MP, KVM_SET_MP_STATE, sizeof(struct kvm_mp_state), "KVM_SET_MP_STATE"},
+      {T_EVENTS, KVM_SET_VCPU_EVENTS, sizeof(struct kvm_vcpu_events), "KVM_SET_VCPU_EVENTS"},
+      {T_DEBUGREGS, KVM_SET_DEBUGREGS, sizeof(struct kvm_debugregs), "KVM_SET_DEBUGREGS"},
+  };
+  if (tag == T_MSRS) {
+    /* records are packed: copy before looking (alignment) */
+    if (len < sizeof(struct kvm_msrs))
+      return err_make(err, EINVAL, "vCPU %d: the MSR record is malformed", v->id);
+    _cleanup_free_ struct kvm_msrs *copy = malloc(len);
+    if (!copy)
+      return err_make(err, ENOMEM, "out of memory");
+    memcpy(copy, data, len);
+    if ((len - sizeof *copy) / sizeof(struct kvm_msr_entry) != copy->nmsrs ||
+        (len - sizeof *copy) % sizeof(struct kvm_msr_entry))
+      return err_make(err, EINVAL, "vCPU %d: the MSR record is malformed", v->id);
+    int n = ioctl(v->fd, KVM_SET_MSRS, copy);
+    if (n < 0)
+      return err_sys(err, "vCPU %d: KVM_SET_MSRS failed", v->id);
+    if ((uint32_t)n != copy->nmsrs)
+      return err_make(err, EINVAL, "vCPU %d: KVM took %d of %u MSRs; MSR 0x%x was refused", v->id, n,
+                      copy->nmsrs, copy->entries[n].index);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
+    if (simple[i].tag != tag)
+      continue;
+    if (len != simple[i].size)
+      return err_make(err, EINVAL, "vCPU %d: %s record of %u bytes, %zu expected", v->id, simple[i].name, len,
+                      simple[i].size);
+    _cleanup_free_ void *copy = malloc(len);
+    if (!copy)
+      return err_make(err, ENOMEM, "out of memory");
+    memcpy(copy, data, len);
+    if (ioctl(v->fd, simple[i].req, copy) < 0)
+      return err_sys(err, "vCPU %d: %s failed", v->id, simple[i].name);
+    return 0;
+  }
+  return err_make(err, EINVAL, "vCPU %d: unknown record %u", v->id, tag);
+}
+
+static int set_vm(struct vm *vm, uint32_t tag, uint32_t idx, const void *data, uint32_t len, err_t *err)
+{
+  if (tag == T_IRQCHIP && len == sizeof(struct kvm_irqchip) && idx < 3) {
+    struct kvm_irqchip ic;
+    memcpy(&ic, data, sizeof ic);
+    if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &ic) < 0)
+      return err_sys(err, "KVM_SET_IRQCHIP %u failed", idx);
+    return 0;
+  }
+  if (tag == T_PIT && len == sizeof(struct kvm_pit_state2)) {
+    struct kvm_pit_state2 pit;
+    memcpy(&pit, data, sizeof pit);
+    return ioctl(vm->vm_fd, KVM_SET_PIT2, &pit) < 0 ? err_sys(err, "KVM_SET_PIT2 failed") : 0;
+  }
+  if (tag == T_CLOCK && len == sizeof(struct kvm_clock_data)) {
+    struct kvm_clock_data clock;
+    memcpy(&clock, data, sizeof clock);
+    clock.flags = 0; /* only the value is set (KVM_CLOCK_TSC_STABLE is read-only) */
+    return ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0 ? err_sys(err, "KVM_SET_CLOCK failed") : 0;
+  }
+  if (tag == T_SERIAL && len == sizeof(struct serial_state)) {
+    struct serial_state ss;
+    memcpy(&ss, data, sizeof ss);
+    struct serial *s = &vm->serial;
+    pthread_mutex_lock(&s->lock);
+    s->ier = ss.ier, s->lcr = ss.lcr, s->mcr = ss.mcr, s->scr = ss.scr, s->dll = ss.dll, s->dlm = ss.dlm;
+    s->fcr = ss.fcr, s->thr_empty_pending = ss.thr_empty_pending, s->irq_level = ss.irq_level;
+    memcpy(s->rx, ss.rx, sizeof s->rx);
+    s->rx_head = ss.rx_head % SERIAL_FIFO, s->rx_len = ss.rx_len > SERIAL_FIFO ? SERIAL_FIFO : ss.rx_len;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+  }
+  return err_make(err, EINVAL, "snapshot record %u (index %u, %u bytes) is not one this VMM knows", tag, idx, len);
+}
+
+int snapshot_restore(struct vm *vm, const char *state_path, err_t *err)
+{
+  struct reader rd;
+  if (open_state(&rd, state_path, err) < 0)
+    return -1;
+  uint32_t tag, idx, len;
+  const void *data;
+  int r;
+  while ((r = next(&rd, &tag, &idx, &data, &len, err)) == 1) {
+    if (tag == T_MACHINE)
+      continue;
+    if (tag >= T_REGS && tag <= T_DEBUGREGS) {
+      if (idx >= (uint32_t)vm->ncpus) {
+        r = err_make(err, EINVAL, "snapshot `%s` has state for vCPU %u of %d", state_path, idx, vm->ncpus);
+        break;
+      }
+      r = set_vcpu(&vm->vcpus[idx], tag, data, len, err);
+    } else {
+      r = set_vm(vm, tag, idx, data, len, err);
+    }
+    if (r < 0)
+      break;
+  }
+  free(rd.buf);
+  return r < 0 ? err_context(err, "cannot restore `%s`", state_path) : 0;
+}
