@@ -213,12 +213,7 @@ int main(int argc, char **argv)
   /* the API's thread must not take the signals the VM loop handles: they
    * are blocked before it starts, and read here or by vm_run() */
   sigset_t handled;
-  sigemptyset(&handled);
-  sigaddset(&handled, SIGINT);
-  sigaddset(&handled, SIGTERM);
-  sigaddset(&handled, SIGHUP);
-  sigaddset(&handled, SIGQUIT);
-  sigaddset(&handled, SIGUSR1);
+  vm_handled_signals(&handled);
   if (api_sock) {
     pthread_sigmask(SIG_BLOCK, &handled, NULL);
     if (api_serve(&api, api_sock, configured, &err) < 0) {

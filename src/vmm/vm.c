@@ -277,15 +277,20 @@ static int main_loop(struct vm *vm, int sfd, err_t *err)
   }
 }
 
+void vm_handled_signals(sigset_t *set)
+{
+  sigemptyset(set);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGHUP);
+  sigaddset(set, SIGQUIT);
+  sigaddset(set, SIGUSR1);
+}
+
 int vm_run(struct vm *vm, err_t *err)
 {
   sigset_t handled, old;
-  sigemptyset(&handled);
-  sigaddset(&handled, SIGINT);
-  sigaddset(&handled, SIGTERM);
-  sigaddset(&handled, SIGHUP);
-  sigaddset(&handled, SIGQUIT);
-  sigaddset(&handled, SIGUSR1);
+  vm_handled_signals(&handled);
   struct sigaction kick = {.sa_handler = on_kick};
   sigemptyset(&kick.sa_mask);
   if (sigaction(SIGRTMIN, &kick, NULL) < 0)

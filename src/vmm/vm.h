@@ -6,6 +6,7 @@
 #define ISOLA_VMM_VM_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -127,6 +128,9 @@ struct vm {
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err);
 int vm_run(struct vm *vm, err_t *err);
+/* The signals vm_run() reads from a signalfd (stop, SIGUSR1 for
+ * Ctrl-Alt-Del); other threads must keep them blocked. */
+void vm_handled_signals(sigset_t *set);
 void vm_destroy(struct vm *vm);
 
 /* Ask the VM to stop with `status` (0 guest exit, 1 error, 128+n signal);
