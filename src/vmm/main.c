@@ -17,6 +17,7 @@
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/layout.h"
+#include "vmm/metrics.h"
 #include "vmm/options.h"
 #include "vmm/snapshot/snapshot.h"
 #include "vmm/vm.h"
@@ -70,6 +71,9 @@ static void usage(FILE *out)
         "  --restore STATE --mem-file MEM [--restore-paused]\n"
         "                   resume a snapshot (PUT /snapshot/create) instead of\n"
         "                   booting; the memory file is mapped copy-on-write\n"
+        "  --metrics-path P Firecracker-style JSON metrics, a line every 60 s, on\n"
+        "                   FlushMetrics and at exit, to file or FIFO P\n"
+        "  --describe-metrics  print every metric and what it counts\n"
         "  --log-level L    error, warn, info (default) or debug, on stderr\n"
         "  --dump-acpi DIR  write the guest's ACPI tables to DIR/<sig>.dat (for\n"
         "                   `iasl -d`) and exit without running the guest\n"
@@ -105,6 +109,7 @@ int main(int argc, char **argv)
       {"api-sock", required_argument, NULL, 'S'},  {"config-file", required_argument, NULL, 'F'},
       {"no-api", no_argument, NULL, 'X'},          {"restore", required_argument, NULL, 'r'},
       {"mem-file", required_argument, NULL, 'M'},  {"restore-paused", no_argument, NULL, 'P'},
+      {"metrics-path", required_argument, NULL, 'T'}, {"describe-metrics", no_argument, NULL, 'd'},
       {"version", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -170,6 +175,15 @@ int main(int argc, char **argv)
     case 'r': cfg.restore_state = optarg; break;
     case 'M': cfg.restore_mem = optarg; break;
     case 'P': cfg.restore_paused = true; break;
+    case 'd': metrics_describe(stdout); return 0;
+    case 'T': {
+      _cleanup_err_ err_t e = NULL;
+      if (metrics_open(optarg, &e) < 0) {
+        log_err(e);
+        return 2;
+      }
+      break;
+    }
     case 'l': {
       enum log_level level;
       _cleanup_err_ err_t e = NULL;
@@ -252,6 +266,7 @@ int main(int argc, char **argv)
     api_set_vm(&api, NULL, err_msg(err));
   }
   api_stop(&api); /* no request uses the VM after this */
+  metrics_close();
   if (err)
     log_err(err);
   vm_destroy(&vm);

@@ -17,6 +17,7 @@
 #include "vmm/boot/boot.h"
 #include "vmm/cpuid.h"
 #include "vmm/layout.h"
+#include "vmm/metrics.h"
 #include "vmm/vm.h"
 
 #define CR0_PE 0x1ULL
@@ -291,9 +292,23 @@ static bool handle_exit(struct vcpu *v)
 {
   struct kvm_run *run = v->run;
   switch (run->exit_reason) {
-  case KVM_EXIT_IO: handle_io(v); return true;
-  case KVM_EXIT_MMIO: handle_mmio(v); return true;
-  case KVM_EXIT_HLT: return true; /* the in-kernel LAPIC normally keeps halts to itself */
+  case KVM_EXIT_IO:
+    if (run->io.direction == KVM_EXIT_IO_OUT)
+      METRIC_INC(exit_io_out);
+    else
+      METRIC_INC(exit_io_in);
+    handle_io(v);
+    return true;
+  case KVM_EXIT_MMIO:
+    if (run->mmio.is_write)
+      METRIC_INC(exit_mmio_write);
+    else
+      METRIC_INC(exit_mmio_read);
+    handle_mmio(v);
+    return true;
+  case KVM_EXIT_HLT:
+    METRIC_INC(exit_hlt);
+    return true; /* the in-kernel LAPIC normally keeps halts to itself */
   case KVM_EXIT_SHUTDOWN:
     guest_failed(v, "guest triple fault (KVM_EXIT_SHUTDOWN)");
     return false;

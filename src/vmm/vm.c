@@ -13,12 +13,16 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "vmm/boot/boot.h"
 #include "vmm/cpuid.h"
 #include "vmm/kvm.h"
 #include "vmm/layout.h"
+#include "vmm/metrics.h"
 #include "vmm/snapshot/snapshot.h"
+
+#define METRICS_PERIOD_US (60ull * 1000 * 1000) /* Firecracker flushes every minute */
 
 static void irq_set(void *ctx, int irq, bool level)
 {
@@ -69,11 +73,14 @@ int vm_pause(struct vm *vm, err_t *err)
     vm_resume(vm);
     return err_make(err, ETIMEDOUT, "the vCPUs did not pause within 5 s");
   }
+  METRIC_INC(pauses);
   return 0;
 }
 
 void vm_resume(struct vm *vm)
 {
+  if (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping))
+    METRIC_INC(resumes);
   pthread_mutex_lock(&vm->pause_lock);
   atomic_store(&vm->pause_req, false);
   pthread_cond_broadcast(&vm->pause_cond);
@@ -245,6 +252,7 @@ static void console_input(struct vm *vm, bool *open)
 static int main_loop(struct vm *vm, int sfd, err_t *err)
 {
   bool in_open = vm->console_in >= 0;
+  uint64_t next_metrics = clock_us(CLOCK_MONOTONIC) + METRICS_PERIOD_US;
   for (;;) {
     struct pollfd p[3] = {{vm->stop_fd, POLLIN, 0}, {sfd, POLLIN, 0}, {-1, POLLIN, 0}};
     int timeout = -1;
@@ -253,6 +261,19 @@ static int main_loop(struct vm *vm, int sfd, err_t *err)
         p[2].fd = vm->console_in;
       else
         timeout = 10; /* the guest has not drained its FIFO yet */
+    }
+    if (metrics_is_open()) {
+      uint64_t now = clock_us(CLOCK_MONOTONIC);
+      if (now >= next_metrics) {
+        err_t merr = NULL;
+        if (metrics_flush(vm, &merr) < 0)
+          log_err(merr);
+        err_free(&merr);
+        next_metrics = now + METRICS_PERIOD_US;
+      }
+      int until = (int)((next_metrics - now) / 1000) + 1;
+      if (timeout < 0 || until < timeout)
+        timeout = until;
     }
     int r = poll(p, 3, timeout);
     if (r < 0 && errno == EINTR)
@@ -329,6 +350,12 @@ int vm_run(struct vm *vm, err_t *err)
       vm->vcpus[i].started = false;
     }
   evloop_stop(&vm->loop);
+  if (metrics_is_open()) {
+    err_t merr = NULL;
+    if (metrics_flush(vm, &merr) < 0)
+      log_err(merr);
+    err_free(&merr);
+  }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc < 0)
     return -1;

@@ -237,3 +237,35 @@ def test_bad_snapshot_files_are_refused(booted, isola, tmp_path):
         assert r.returncode in (1, 2) and says in r.stderr, (name, r.stderr)
     r = subprocess.run([isola.bin("isola-vmm"), "--restore", tmp_path / "s.state"], capture_output=True, text=True)
     assert r.returncode == 2 and "--mem-file" in r.stderr
+
+
+def test_metrics_lines_on_flush_and_exit(isola, tmp_path):
+    sock, path = tmp_path / "api.sock", tmp_path / "metrics.json"
+    v = Vmm(isola, tmp_path, "--api-sock", sock)
+    v.wait_sock(sock)
+    a = v.api
+    st, err = a("PUT", "/actions", {"action_type": "FlushMetrics"})
+    assert st == 400 and "PUT /metrics" in err["fault_message"]
+    assert a("PUT", "/metrics", {"metrics_path": str(path)})[0] == 204
+    assert a("PUT", "/boot-source", {"kernel_image_path": str(guest(isola, "count"))})[0] == 204
+    assert a("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 32})[0] == 204
+    assert a("PUT", "/actions", {"action_type": "InstanceStart"})[0] == 204
+    v.wait_count(2)
+    assert a("PATCH", "/vm", {"state": "Paused"})[0] == 204
+    assert a("PATCH", "/vm", {"state": "Resumed"})[0] == 204
+    assert a("PUT", "/actions", {"action_type": "FlushMetrics"})[0] == 204
+    line = json.loads(path.read_text().splitlines()[-1])
+    assert line["vcpu"]["exit_io_out"] > 0 and line["uart"]["write_count"] > 0
+    assert line["vmm"]["pauses"] == 1 and line["vmm"]["resumes"] == 1
+    assert line["api_server"]["requests"] >= 6 and line["api_server"]["errors"] == 1
+    assert line["utc_timestamp_ms"] > 1.7e12
+    v.stop()
+    lines = path.read_text().splitlines()
+    assert len(lines) == 2, "one more line at exit"
+    assert json.loads(lines[-1])["uart"]["write_count"] >= line["uart"]["write_count"]
+    # every group and metric written is described
+    described = json.loads(subprocess.run([isola.bin("isola-vmm"), "--describe-metrics"], capture_output=True,
+                                          text=True, check=True).stdout)
+    for group, values in line.items():
+        if group != "utc_timestamp_ms":
+            assert set(values) <= set(described[group]), group

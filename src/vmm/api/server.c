@@ -19,6 +19,7 @@
 #include "config.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/layout.h"
+#include "vmm/metrics.h"
 #include "vmm/snapshot/snapshot.h"
 
 #define MAX_BODY (64 * 1024)
@@ -372,8 +373,15 @@ static struct reply put_actions(struct api *a, json_t *b)
     i8042_ctrl_alt_del(&a->vm->i8042);
     return NO_CONTENT;
   }
-  if (!strcmp(t, "FlushMetrics"))
-    return fault(400, "metrics are not configured: PUT /metrics is not built yet");
+  if (!strcmp(t, "FlushMetrics")) {
+    err_t err = NULL;
+    if (metrics_flush(a->vm, &err) < 0) {
+      r = fault(400, "%s", err_msg(err));
+      err_free(&err);
+      return r;
+    }
+    return NO_CONTENT;
+  }
   return fault(400, "action_type: `%s` is not InstanceStart, SendCtrlAltDel or FlushMetrics", t);
 }
 
@@ -409,6 +417,22 @@ static json_t *vm_config_json(struct api *a)
   if (c->rng)
     json_object_set_new(j, "entropy", json_object());
   return j;
+}
+
+static struct reply put_metrics(json_t *b)
+{
+  static const char *const known[] = {"metrics_path", NULL};
+  struct reply r;
+  const char *path = NULL;
+  if (known_fields(b, known, &r) < 0 || str_field(b, "metrics_path", true, &path, &r) < 0)
+    return r;
+  err_t err = NULL;
+  if (metrics_open(path, &err) < 0) {
+    r = fault(400, "%s", err_msg(err));
+    err_free(&err);
+    return r;
+  }
+  return NO_CONTENT;
 }
 
 /* ---- routing ---- */
@@ -455,13 +479,18 @@ static struct reply route(struct api *a, const char *method, const char *url, js
     a->cfg->rng = true;
     return NO_CONTENT;
   }
-  if (put && (!strcmp(url, "/metrics") || !strcmp(url, "/balloon") || !strncmp(url, "/mmds", 5)))
+  if (put && !strcmp(url, "/metrics"))
+    return put_metrics(body);
+  if (put && (!strcmp(url, "/balloon") || !strncmp(url, "/mmds", 5)))
     return fault(400, "%s is not built yet", url);
   return fault(400, "Invalid request method and/or path: %s %s", method, url);
 }
 
 static enum MHD_Result respond(struct MHD_Connection *conn, struct reply r)
 {
+  METRIC_INC(api_requests);
+  if (r.status >= 400)
+    METRIC_INC(api_errors);
   struct MHD_Response *resp = MHD_create_response_from_buffer(r.body ? strlen(r.body) : 0, r.body ? r.body : "",
                                                               MHD_RESPMEM_MUST_COPY);
   if (r.body)

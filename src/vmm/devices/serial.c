@@ -127,6 +127,7 @@ void serial_write_reg(struct serial *s, uint64_t reg, uint8_t v)
       rx_put(s, v);
     else
       out = s->out_fd;
+    s->tx_bytes++;
     s->thr_empty_pending = true; /* sent at once: the THR is empty again */
     break;
   case REG_IER:

@@ -21,6 +21,7 @@ struct serial {
   uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
   bool thr_empty_pending; /* THRE interrupt armed until IIR reports it */
   bool irq_level;
+  uint64_t tx_bytes; /* written by the guest (metrics) */
   uint8_t rx[SERIAL_FIFO];
   size_t rx_head, rx_len;
 };

@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "vmm/metrics.h"
 #include "vmm/vm.h"
 
 enum tag {
@@ -209,6 +210,8 @@ int snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
     r = save_memory(vm, mem_path, err);
   if (r == 0 && rename(tmp, state_path) < 0)
     r = err_sys(err, "cannot rename `%s` to `%s`", tmp, state_path);
+  if (r == 0)
+    METRIC_INC(snapshots_created);
   if (r < 0)
     unlink(tmp);
   return r;
