@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "vmm/sandbox.h"
 
 struct evloop_handler {
   struct evloop_handler *next;
@@ -114,6 +115,13 @@ static void *loop_thread(void *arg)
   sigset_t all;
   sigfillset(&all); /* signals belong to the main thread */
   pthread_sigmask(SIG_BLOCK, &all, NULL);
+  err_t err = NULL;
+  if (sandbox_apply(SANDBOX_DEVICE, &err) < 0) {
+    log_err(err);
+    err_free(&err);
+    return NULL;
+  }
+  sandbox_selftest(SANDBOX_DEVICE);
   while (dispatch(l, -1) == 0) {
   }
   return NULL;

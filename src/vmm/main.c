@@ -18,6 +18,7 @@
 #include "vmm/console.h"
 #include "vmm/layout.h"
 #include "vmm/metrics.h"
+#include "vmm/sandbox.h"
 #include "vmm/options.h"
 #include "vmm/snapshot/snapshot.h"
 #include "vmm/vm.h"
@@ -74,6 +75,8 @@ static void usage(FILE *out)
         "  --metrics-path P Firecracker-style JSON metrics, a line every 60 s, on\n"
         "                   FlushMetrics and at exit, to file or FIFO P\n"
         "  --describe-metrics  print every metric and what it counts\n"
+        "  --no-seccomp     no per-thread seccomp filters (vCPU, device loop, API\n"
+        "                   threads): for debugging only\n"
         "  --log-level L    error, warn, info (default) or debug, on stderr\n"
         "  --dump-acpi DIR  write the guest's ACPI tables to DIR/<sig>.dat (for\n"
         "                   `iasl -d`) and exit without running the guest\n"
@@ -110,6 +113,7 @@ int main(int argc, char **argv)
       {"no-api", no_argument, NULL, 'X'},          {"restore", required_argument, NULL, 'r'},
       {"mem-file", required_argument, NULL, 'M'},  {"restore-paused", no_argument, NULL, 'P'},
       {"metrics-path", required_argument, NULL, 'T'}, {"describe-metrics", no_argument, NULL, 'd'},
+      {"no-seccomp", no_argument, NULL, 'Z'},
       {"version", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -176,6 +180,7 @@ int main(int argc, char **argv)
     case 'M': cfg.restore_mem = optarg; break;
     case 'P': cfg.restore_paused = true; break;
     case 'd': metrics_describe(stdout); return 0;
+    case 'Z': sandbox_enabled = false; break;
     case 'T': {
       _cleanup_err_ err_t e = NULL;
       if (metrics_open(optarg, &e) < 0) {

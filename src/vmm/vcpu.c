@@ -18,6 +18,7 @@
 #include "vmm/cpuid.h"
 #include "vmm/layout.h"
 #include "vmm/metrics.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #define CR0_PE 0x1ULL
@@ -364,6 +365,14 @@ void *vcpu_thread(void *arg)
 {
   struct vcpu *v = arg;
   struct vm *vm = v->vm;
+  err_t err = NULL;
+  if (sandbox_apply(SANDBOX_VCPU, &err) < 0) {
+    log_err(err);
+    err_free(&err);
+    vm_request_stop(vm, VM_EXIT_ERROR, 1, "seccomp");
+    return NULL;
+  }
+  sandbox_selftest(SANDBOX_VCPU);
   while (!atomic_load(&vm->stopping)) {
     if (atomic_load(&vm->pause_req)) {
       park(v);

@@ -20,6 +20,7 @@
 #include "vmm/devices/i8042.h"
 #include "vmm/layout.h"
 #include "vmm/metrics.h"
+#include "vmm/sandbox.h"
 #include "vmm/snapshot/snapshot.h"
 
 #define MAX_BODY (64 * 1024)
@@ -565,6 +566,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
   return respond(conn, r);
 }
 
+/* The daemon's thread takes its filter at its first connection (libmicrohttpd
+ * has no thread-start hook); before that it only waits in epoll. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+  (void)cls, (void)conn, (void)socket_context, (void)code;
+  static __thread bool filtered;
+  if (filtered)
+    return;
+  filtered = true;
+  err_t err = NULL;
+  if (sandbox_apply(SANDBOX_API, &err) < 0) {
+    log_err(err);
+    err_free(&err);
+    abort(); /* an API thread that cannot be confined must not serve */
+  }
+  sandbox_selftest(SANDBOX_API);
+}
+
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode t)
 {
   (void)cls, (void)conn, (void)t;
@@ -610,7 +630,7 @@ int api_serve(struct api *a, const char *path, bool already_configured, err_t *e
   }
   a->path = strdup(path);
   a->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, a,
-                               MHD_OPTION_LISTEN_SOCKET, a->lfd, MHD_OPTION_NOTIFY_COMPLETED, completed, a,
+                               MHD_OPTION_LISTEN_SOCKET, a->lfd, MHD_OPTION_NOTIFY_COMPLETED, completed, a, MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
   if (!a->daemon)
     return err_make(err, EIO, "libmicrohttpd cannot serve `%s`", path);
