@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,6 +84,19 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
     return -1;
   }
   return 0;
+}
+
+int file_lock(const char *path, err_t *err)
+{
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return err_sys(err, "cannot open the lock `%s`", path);
+  while (flock(fd, LOCK_EX) < 0)
+    if (errno != EINTR) {
+      close(fd);
+      return err_sys(err, "cannot lock `%s`", path);
+    }
+  return fd;
 }
 
 int mkdir_p(const char *path, mode_t mode, err_t *err)

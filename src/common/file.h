@@ -22,6 +22,10 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* write() all of it, retrying on EINTR and short writes. */
 int fd_write_all(int fd, const void *data, size_t len, err_t *err);
 
+/* An exclusive flock on `path` (made 0600 when missing), waited for; the
+ * open descriptor holds it (close to release). */
+int file_lock(const char *path, err_t *err);
+
 /* mkdir -p; existing directories are fine, existing non-directories are not. */
 int mkdir_p(const char *path, mode_t mode, err_t *err);
 

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -256,25 +255,12 @@ int ctr_open(const char *what, struct ctr *c, err_t *err)
   return r;
 }
 
-static int lock_path(const char *path, err_t *err)
-{
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return err_sys(err, "cannot open the lock `%s`", path);
-  while (flock(fd, LOCK_EX) < 0)
-    if (errno != EINTR) {
-      close(fd);
-      return err_sys(err, "cannot lock `%s`", path);
-    }
-  return fd;
-}
-
 int ctr_lock(struct ctr *c, err_t *err)
 {
   if (c->lock_fd >= 0)
     return 0;
   _cleanup_free_ char *p = path_join(c->dir, "lock");
-  c->lock_fd = lock_path(p, err);
+  c->lock_fd = file_lock(p, err);
   if (c->lock_fd < 0)
     return -1;
   /* the state may have moved while we waited */
@@ -294,7 +280,7 @@ int ctr_names_lock(err_t *err)
   if (mkdir_p(dir, 0700, err) < 0)
     return -1;
   _cleanup_free_ char *p = engine_path("containers.lock");
-  return lock_path(p, err);
+  return file_lock(p, err);
 }
 
 pid_t ctr_monitor_pid(const struct ctr *c)

@@ -21,6 +21,7 @@
 #include "engine/ctr.h"
 #include "engine/ctrinfo.h"
 #include "engine/engine.h"
+#include "engine/ports.h"
 #include "runtime/container/pathsafe.h"
 
 /* Seconds since the epoch of a record's time (0 when absent). */
@@ -249,21 +250,8 @@ int cmd_ps(int argc, char **argv)
     } else {
       char shortcmd[32];
       snprintf(shortcmd, sizeof shortcmd, "\"%.*s%s\"", 20, cmd, strlen(cmd) > 20 ? "…" : "");
-      char ports[256] = "";
-      const char *key;
-      json_t *binds;
-      json_object_foreach(json_object_get(json_object_get(ct.rec, "HostConfig"), "PortBindings"), key, binds)
-      {
-        size_t bi;
-        json_t *b;
-        json_array_foreach(binds, bi, b)
-        {
-          const char *ip = json_string_value(json_object_get(b, "HostIp"));
-          size_t l = strlen(ports);
-          snprintf(ports + l, sizeof ports - l, "%s%s:%s->%s", l ? ", " : "", ip && *ip ? ip : "0.0.0.0",
-                   json_string_value(json_object_get(b, "HostPort")), key);
-        }
-      }
+      char ports[256];
+      ports_summary(json_object_get(json_object_get(ct.rec, "HostConfig"), "PortBindings"), ports, sizeof ports);
       printf("%-12.12s  %-28.28s  %-24s  %-14s  %-28s  %-8s  %s\n", ct.id, image ? image : "", notrunc ? cmd : shortcmd,
              strcat(created, " ago"), status, ports, ctr_name(&ct));
     }

@@ -233,17 +233,14 @@ static int remove_one(const char *dir, const char *name, bool quiet_busy, err_t 
 
 static int net_rm(int argc, char **argv, bool prune)
 {
-  bool force = false;
   int first = 1;
   for (; first < argc && argv[first][0] == '-'; first++) {
-    if (!strcmp(argv[first], "-f") || !strcmp(argv[first], "--force"))
-      force = true;
-    else {
+    /* -f is taken as Docker takes it for prune (no question is asked) */
+    if (strcmp(argv[first], "-f") && strcmp(argv[first], "--force")) {
       fprintf(stderr, "Usage: isola network %s\n", prune ? "prune [-f]" : "rm NAME...");
       return EXIT_ENGINE;
     }
   }
-  (void)force;
   _cleanup_err_ err_t err = NULL;
   _cleanup_free_ char *dir = engine_path("networks");
   int status = 0;
@@ -290,7 +287,7 @@ static int save_rec(struct ctr *c, err_t *err)
   return json_write_path(p, c->rec, JSON_INDENT(2), false, err);
 }
 
-static size_t member_index(const json_t *list, const char *name)
+static size_t find_member(const json_t *list, const char *name)
 {
   size_t i;
   json_t *n;
@@ -339,7 +336,7 @@ static int net_connect(int argc, char **argv, bool connect)
     r = err_make(&err, EINVAL, "container %s uses --network %s: it cannot join networks", what,
                  json_string_value(json_object_get(hc, "NetworkMode")));
   json_t *list = json_object_get(hc, "Networks");
-  size_t idx = member_index(list, netname);
+  size_t idx = find_member(list, netname);
   bool running = r == 0 && ctr_is_running(&ct);
   if (r == 0 && connect) {
     if (idx != (size_t)-1)
@@ -359,18 +356,27 @@ static int net_connect(int argc, char **argv, bool connect)
       json_object_set_new(e, "IPv4Address", json_string(ip));
     json_t *one = json_pack("{s{s[o]}}", "HostConfig", "Networks", e);
     json_object_set_new(json_object_get(one, "HostConfig"), "NetworkMode", json_string(netname));
-    if (r == 0)
-      r = netctr_allocate(one, ct.id, ctr_name(&ct), &err);
-    if (r == 0) {
+    bool allocated = r == 0 && netctr_allocate(one, ct.id, ctr_name(&ct), &err) == 0;
+    if (r == 0 && !allocated)
+      r = -1;
+    json_t *settings = json_object_get(json_object_get(ct.rec, "NetworkSettings"), "Networks");
+    if (allocated) {
       json_array_append(list, e);
       json_t *got = json_object_get(json_object_get(json_object_get(one, "NetworkSettings"), "Networks"), netname);
-      json_object_set(json_object_get(json_object_get(ct.rec, "NetworkSettings"), "Networks"), netname, got);
+      json_object_set(settings, netname, got);
       r = save_rec(&ct, &err);
       if (r == 0 && running) {
         r = netctr_prepare(&ct, &err);
         if (r == 0)
           r = netctr_attach_one(&ct, (pid_t)json_integer_value(json_object_get(ct.state, "Pid")), netname, &err);
       }
+    }
+    if (allocated && r < 0) {
+      /* not joined after all: the address goes back and the record says so */
+      netctr_release(one, ct.id);
+      json_array_remove(list, json_array_size(list) - 1);
+      json_object_del(settings, netname);
+      save_rec(&ct, NULL);
     }
     json_decref(one);
   } else if (r == 0) {

@@ -120,3 +120,23 @@ char *ports_format(const json_t *bindings, const char *filter)
   fclose(f);
   return buf;
 }
+
+void ports_summary(const json_t *bindings, char *out, size_t n)
+{
+  size_t at = 0;
+  out[0] = 0;
+  const char *key;
+  json_t *list;
+  json_object_foreach((json_t *)bindings, key, list)
+  {
+    size_t i;
+    json_t *b;
+    json_array_foreach(list, i, b)
+    {
+      const char *ip = json_string_value(json_object_get(b, "HostIp"));
+      if (at < n)
+        at += (size_t)snprintf(out + at, n - at, "%s%s:%s->%s", at ? ", " : "", ip && *ip ? ip : "0.0.0.0",
+                               json_string_value(json_object_get(b, "HostPort")), key);
+    }
+  }
+}

@@ -278,8 +278,10 @@ static int write_plan(struct ctr *c, err_t *err)
 int vm_start(struct ctr *c, bool wait_attach, int *code, err_t *err)
 {
   *code = EXIT_ENGINE;
-  if (write_plan(c, err) < 0)
+  if (write_plan(c, err) < 0) {
+    netctr_vm_untap(c); /* the plan may have made them before failing */
     return err_context(err, "microVM container %s cannot start", ctr_name(c));
+  }
   if (monitor_launch(c, wait_attach, code, err) < 0) {
     netctr_vm_untap(c);
     return err_context(err, "microVM container %s cannot start", ctr_name(c));

@@ -34,21 +34,22 @@ int bridge_ensure(const json_t *net, err_t *err)
   if (nl_open(&nl, -1, err) < 0)
     return -1;
   int r = nl_ifindex(&nl, br, err);
-  if (r == 0)
+  bool made = r == 0;
+  if (made)
     r = link_add_bridge(&nl, br, 0, err);
   if (r >= 0)
     r = addr_add(&nl, br, gw, c.prefix, err);
   struct link_change up = {.up = true};
   if (r >= 0)
     r = link_change(&nl, br, &up, err);
-  nl_close(&nl);
-  if (r < 0)
-    return err_context(err, "network `%s`", net_name(net));
   char p[128];
   snprintf(p, sizeof p, "/proc/sys/net/ipv4/conf/%s/route_localnet", br);
-  if (sysctl_set("/proc/sys/net/ipv4/ip_forward", "1", err) < 0 || sysctl_set(p, "1", err) < 0)
-    return err_context(err, "network `%s`", net_name(net));
-  return 0;
+  if (r >= 0 && (sysctl_set("/proc/sys/net/ipv4/ip_forward", "1", err) < 0 || sysctl_set(p, "1", err) < 0))
+    r = -1;
+  if (r < 0 && made)
+    link_del(&nl, br, NULL);
+  nl_close(&nl);
+  return r < 0 ? err_context(err, "network `%s`", net_name(net)) : 0;
 }
 
 int bridge_remove(const json_t *net, err_t *err)

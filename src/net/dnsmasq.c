@@ -48,6 +48,15 @@ static int write_members(const char *dir, const json_t *net, err_t *err)
   char *hosts = NULL, *leases = NULL;
   size_t hl = 0, ll = 0;
   FILE *h = open_memstream(&hosts, &hl), *l = open_memstream(&leases, &ll);
+  if (!h || !l) {
+    if (h)
+      fclose(h);
+    if (l)
+      fclose(l);
+    free(hosts);
+    free(leases);
+    return err_make(err, ENOMEM, "out of memory");
+  }
   const char *id;
   json_t *m;
   json_object_foreach(json_object_get((json_t *)net, "Containers"), id, m)

@@ -117,9 +117,19 @@ int nl_ifindex(struct nl *nl, const char *name, err_t *err)
   return idx;
 }
 
-static int new_link(struct nl *nl, char *buf, struct nlmsghdr *h, const char *what, const char *name, err_t *err)
+/* RTM_NEWLINK creating `name` (with `mtu` when nonzero). */
+static struct nlmsghdr *new_link_msg(struct nl *nl, char *buf, const char *name, unsigned mtu)
 {
-  (void)buf;
+  struct nlmsghdr *h = msg_start(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+  link_msg(h);
+  mnl_attr_put_strz(h, IFLA_IFNAME, name);
+  if (mtu)
+    mnl_attr_put_u32(h, IFLA_MTU, mtu);
+  return h;
+}
+
+static int new_link(struct nl *nl, struct nlmsghdr *h, const char *what, const char *name, err_t *err)
+{
   if (transact(nl, h, NULL, NULL) < 0)
     return err_sys(err, "cannot create %s `%s`", what, name);
   return 0;
@@ -128,25 +138,17 @@ static int new_link(struct nl *nl, char *buf, struct nlmsghdr *h, const char *wh
 int link_add_bridge(struct nl *nl, const char *name, unsigned mtu, err_t *err)
 {
   char buf[NL_REQ];
-  struct nlmsghdr *h = msg_start(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
-  link_msg(h);
-  mnl_attr_put_strz(h, IFLA_IFNAME, name);
-  if (mtu)
-    mnl_attr_put_u32(h, IFLA_MTU, mtu);
+  struct nlmsghdr *h = new_link_msg(nl, buf, name, mtu);
   struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
   mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
   mnl_attr_nest_end(h, li);
-  return new_link(nl, buf, h, "bridge", name, err);
+  return new_link(nl, h, "bridge", name, err);
 }
 
 int link_add_veth(struct nl *nl, const char *name, const char *peer, int peer_nsfd, unsigned mtu, err_t *err)
 {
   char buf[NL_REQ];
-  struct nlmsghdr *h = msg_start(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
-  link_msg(h);
-  mnl_attr_put_strz(h, IFLA_IFNAME, name);
-  if (mtu)
-    mnl_attr_put_u32(h, IFLA_MTU, mtu);
+  struct nlmsghdr *h = new_link_msg(nl, buf, name, mtu);
   struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
   mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
   struct nlattr *data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
@@ -162,7 +164,7 @@ int link_add_veth(struct nl *nl, const char *name, const char *peer, int peer_ns
   mnl_attr_nest_end(h, p);
   mnl_attr_nest_end(h, data);
   mnl_attr_nest_end(h, li);
-  return new_link(nl, buf, h, "veth pair", name, err);
+  return new_link(nl, h, "veth pair", name, err);
 }
 
 int link_add_macvlan(struct nl *nl, const char *name, const char *parent, int nsfd, err_t *err)
@@ -173,9 +175,7 @@ int link_add_macvlan(struct nl *nl, const char *name, const char *parent, int ns
   if (pidx == 0)
     return err_make(err, ENODEV, "parent interface `%s` does not exist", parent);
   char buf[NL_REQ];
-  struct nlmsghdr *h = msg_start(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
-  link_msg(h);
-  mnl_attr_put_strz(h, IFLA_IFNAME, name);
+  struct nlmsghdr *h = new_link_msg(nl, buf, name, 0);
   mnl_attr_put_u32(h, IFLA_LINK, (uint32_t)pidx);
   if (nsfd >= 0)
     mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)nsfd);
@@ -185,7 +185,7 @@ int link_add_macvlan(struct nl *nl, const char *name, const char *parent, int ns
   mnl_attr_put_u32(h, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
   mnl_attr_nest_end(h, data);
   mnl_attr_nest_end(h, li);
-  return new_link(nl, buf, h, "macvlan", name, err);
+  return new_link(nl, h, "macvlan", name, err);
 }
 
 int link_change(struct nl *nl, const char *name, const struct link_change *ch, err_t *err)

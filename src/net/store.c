@@ -3,11 +3,9 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,15 +39,7 @@ int netstore_lock(const char *dir, err_t *err)
   if (mkdir_p(dir, 0700, err) < 0)
     return -1;
   _cleanup_free_ char *p = path_join(dir, "../networks.lock");
-  int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return err_sys(err, "cannot open %s", p);
-  while (flock(fd, LOCK_EX) < 0)
-    if (errno != EINTR) {
-      close(fd);
-      return err_sys(err, "cannot lock %s", p);
-    }
-  return fd;
+  return file_lock(p, err);
 }
 
 int netstore_load(const char *dir, const char *name, json_t **net, err_t *err)

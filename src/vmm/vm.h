@@ -36,6 +36,7 @@
 #define VM_MAX_VIRTIO 9
 
 struct vm_net {
+  const char *id; /* the API's iface_id; NULL from the command line */
   const char *tap;
   uint8_t mac[6];
   bool has_mac;

@@ -136,6 +136,10 @@ def test_bad_requests_name_the_field(isola, tmp_path):
         assert st == 400 and says in err["fault_message"], (url, err)
     # nothing was half-configured: the machine is as it was
     assert a("GET", "/machine-config")[1] == {"vcpu_count": 1, "mem_size_mib": 128, "smt": False}
+    # a NIC put twice under one iface_id is replaced, not added
+    for tap in ("tap0", "tap1"):
+        assert a("PUT", "/network-interfaces/eth0", {"iface_id": "eth0", "host_dev_name": tap})[0] == 204
+    assert a("GET", "/vm/config")[1]["network-interfaces"] == [{"iface_id": "eth0", "host_dev_name": "tap1"}]
     assert v.stop() == 128 + 15
     assert not sock.exists()
 

@@ -31,7 +31,7 @@ struct api {
   bool start;            /* InstanceStart or snapshot/load asked */
   bool started;
   char *start_error;     /* why the VM could not be made */
-  char *owned[256]; /* strings the config points to */
+  char **owned; /* strings the config points to */
   int nowned;
 };
 

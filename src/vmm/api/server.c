@@ -58,12 +58,22 @@ static struct reply ok_json(json_t *j)
 }
 
 static const struct reply NO_CONTENT = {204, NULL};
+#define OUT_OF_MEMORY fault(500, "out of memory")
 
+/* A copy kept until api_stop (the config points into it); NULL only when
+ * memory runs out, which the caller reports. */
 static const char *own(struct api *a, const char *s)
 {
-  if (!s || a->nowned >= (int)(sizeof a->owned / sizeof a->owned[0]))
+  char **grown = realloc(a->owned, (size_t)(a->nowned + 1) * sizeof *grown);
+  char *copy = strdup(s);
+  if (!grown || !copy) {
+    free(copy);
+    if (grown)
+      a->owned = grown;
     return NULL;
-  return a->owned[a->nowned++] = strdup(s);
+  }
+  a->owned = grown;
+  return a->owned[a->nowned++] = copy;
 }
 
 /* ---- field readers: every error names the field ---- */
@@ -142,10 +152,12 @@ static struct reply put_boot_source(struct api *a, json_t *b)
     return fault(400, "kernel_image_path: cannot read `%s`: %s", k, strerror(errno));
   if (initrd && access(initrd, R_OK) < 0)
     return fault(400, "initrd_path: cannot read `%s`: %s", initrd, strerror(errno));
-  a->cfg->kernel = own(a, k);
-  if (args)
-    a->cfg->cmdline = own(a, args);
-  a->cfg->initrd = initrd ? own(a, initrd) : NULL;
+  const char *kc = own(a, k), *ac = args ? own(a, args) : a->cfg->cmdline, *ic = initrd ? own(a, initrd) : NULL;
+  if (!kc || !ac || (initrd && !ic))
+    return OUT_OF_MEMORY;
+  a->cfg->kernel = kc;
+  a->cfg->cmdline = ac;
+  a->cfg->initrd = ic;
   return NO_CONTENT;
 }
 
@@ -193,6 +205,9 @@ static struct reply put_drive(struct api *a, const char *id, json_t *b)
     return fault(400, "rate_limiter: rate limiting is not built yet");
   if (access(path, R_OK) < 0)
     return fault(400, "path_on_host: cannot read `%s`: %s", path, strerror(errno));
+  const char *pc = own(a, path), *ic = own(a, id);
+  if (!pc || !ic)
+    return OUT_OF_MEMORY;
   struct vm_config *c = a->cfg;
   int slot = -1;
   for (int i = 0; i < c->ndisks; i++)
@@ -203,7 +218,7 @@ static struct reply put_drive(struct api *a, const char *id, json_t *b)
       return fault(400, "drive_id: a VM has at most %d virtio devices", VM_MAX_VIRTIO);
     slot = c->ndisks++;
   }
-  c->disks[slot] = (struct virtio_blk_config){.path = own(a, path), .ro = ro, .id = own(a, id),
+  c->disks[slot] = (struct virtio_blk_config){.path = pc, .ro = ro, .id = ic,
                                               .sync_io = engine && !strcmp(engine, "Sync")};
   (void)root; /* the root device is the guest's business (root= on the command line) */
   return NO_CONTENT;
@@ -230,16 +245,24 @@ static struct reply put_net(struct api *a, const char *id, json_t *b)
     return r;
   if (strcmp(iid, id))
     return fault(400, "iface_id: `%s` differs from the path's `%s`", iid, id);
-  struct vm_config *c = a->cfg;
-  if (c->ndisks + c->nnets >= VM_MAX_VIRTIO)
-    return fault(400, "iface_id: a VM has at most %d virtio devices", VM_MAX_VIRTIO);
-  struct vm_net n = {.tap = own(a, tap)};
+  struct vm_net n = {0};
   if (mac) {
     if (parse_mac(mac, n.mac) < 0)
       return fault(400, "guest_mac: `%s` is not a MAC address (XX:XX:XX:XX:XX:XX)", mac);
     n.has_mac = true;
   }
-  c->nets[c->nnets++] = n;
+  struct vm_config *c = a->cfg;
+  int slot = -1;
+  for (int i = 0; i < c->nnets; i++)
+    if (c->nets[i].id && !strcmp(c->nets[i].id, id))
+      slot = i; /* PUT again: replaced, as a drive is */
+  if (slot < 0 && c->ndisks + c->nnets >= VM_MAX_VIRTIO)
+    return fault(400, "iface_id: a VM has at most %d virtio devices", VM_MAX_VIRTIO);
+  n.tap = own(a, tap);
+  n.id = own(a, id);
+  if (!n.tap || !n.id)
+    return OUT_OF_MEMORY;
+  c->nets[slot < 0 ? c->nnets++ : slot] = n;
   return NO_CONTENT;
 }
 
@@ -252,7 +275,10 @@ static struct reply put_vsock(struct api *a, json_t *b)
   if (known_fields(b, known, &r) < 0 || int_field(b, "guest_cid", true, 3, 0x7fffffff, &cid, &r) < 0 ||
       str_field(b, "uds_path", true, &uds, &r) < 0)
     return r;
-  a->cfg->vsock = (struct virtio_vsock_config){.cid = (uint64_t)cid, .uds = own(a, uds)};
+  const char *uc = own(a, uds);
+  if (!uc)
+    return OUT_OF_MEMORY;
+  a->cfg->vsock = (struct virtio_vsock_config){.cid = (uint64_t)cid, .uds = uc};
   return NO_CONTENT;
 }
 
@@ -346,8 +372,11 @@ static struct reply put_snapshot_load(struct api *a, json_t *b)
   }
   if (access(mp, R_OK) < 0)
     return fault(400, "mem_backend.backend_path: cannot read `%s`: %s", mp, strerror(errno));
-  a->cfg->restore_state = own(a, sp);
-  a->cfg->restore_mem = own(a, mp);
+  const char *sc = own(a, sp), *mc = own(a, mp);
+  if (!sc || !mc)
+    return OUT_OF_MEMORY;
+  a->cfg->restore_state = sc;
+  a->cfg->restore_mem = mc;
   a->cfg->restore_paused = !resume;
   a->cfg->ncpus = ncpus;
   a->cfg->memory = memory;
@@ -397,7 +426,8 @@ static json_t *vm_config_json(struct api *a)
   for (int i = 0; i < c->nnets; i++) {
     char id[16];
     snprintf(id, sizeof id, "eth%d", i);
-    json_t *n = json_pack("{ss ss}", "iface_id", id, "host_dev_name", c->nets[i].tap);
+    json_t *n = json_pack("{ss ss}", "iface_id", c->nets[i].id ? c->nets[i].id : id, "host_dev_name",
+                          c->nets[i].tap);
     if (c->nets[i].has_mac) {
       char mac[18];
       const uint8_t *m = c->nets[i].mac;
@@ -731,6 +761,8 @@ void api_stop(struct api *a)
   a->start_error = NULL;
   for (int i = 0; i < a->nowned; i++)
     free(a->owned[i]);
+  free(a->owned);
+  a->owned = NULL;
   a->nowned = 0;
   pthread_mutex_destroy(&a->lock);
   pthread_cond_destroy(&a->cond);
