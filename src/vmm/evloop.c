@@ -22,7 +22,9 @@ struct evloop_handler {
 int evloop_init(struct evloop *l, err_t *err)
 {
   memset(l, 0, sizeof(*l));
-  l->stop_fd = -1;
+  l->stop_fd = l->pause_fd = -1;
+  pthread_mutex_init(&l->pause_lock, NULL);
+  pthread_cond_init(&l->pause_cond, NULL);
   l->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (l->epfd < 0)
     return err_sys(err, "cannot create the device event loop (epoll)");
@@ -32,6 +34,10 @@ int evloop_init(struct evloop *l, err_t *err)
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
   if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->stop_fd, &ev) < 0)
     return err_sys(err, "cannot watch the device event loop's eventfd");
+  l->pause_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  ev.data.ptr = &l->pause_fd;
+  if (l->pause_fd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->pause_fd, &ev) < 0)
+    return err_sys(err, "cannot set up pausing the device event loop");
   return 0;
 }
 
@@ -74,13 +80,73 @@ void evloop_remove(struct evloop *l, int fd)
     }
 }
 
+static int add_hook(struct evloop_after *hooks, int *n, void (*fn)(void *ctx), void *ctx,
+                    const char *what, err_t *err)
+{
+  if (*n == EVLOOP_MAX_AFTER)
+    return err_make(err, E2BIG, "more than %d %s hooks in the device loop", EVLOOP_MAX_AFTER,
+                    what);
+  hooks[(*n)++] = (struct evloop_after){fn, ctx};
+  return 0;
+}
+
 int evloop_after_batch(struct evloop *l, void (*fn)(void *ctx), void *ctx, err_t *err)
 {
-  if (l->nafter == EVLOOP_MAX_AFTER)
-    return err_make(err, E2BIG, "more than %d end-of-batch hooks in the device loop",
-                    EVLOOP_MAX_AFTER);
-  l->after[l->nafter++] = (struct evloop_after){fn, ctx};
-  return 0;
+  return add_hook(l->after, &l->nafter, fn, ctx, "end-of-batch", err);
+}
+
+int evloop_on_quiesce(struct evloop *l, void (*fn)(void *ctx), void *ctx, err_t *err)
+{
+  return add_hook(l->quiesce, &l->nquiesce, fn, ctx, "quiesce", err);
+}
+
+static void run_hooks(const struct evloop_after *hooks, int n)
+{
+  for (int i = 0; i < n; i++)
+    hooks[i].fn(hooks[i].ctx);
+}
+
+/* On the loop thread: finish in-flight work, interrupt for it, then wait
+ * until evloop_resume(). */
+static void park(struct evloop *l)
+{
+  uint64_t n;
+  if (read(l->pause_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+    log_warn("device event loop: cannot read its pause eventfd: %s", strerror(errno));
+  run_hooks(l->quiesce, l->nquiesce);
+  run_hooks(l->after, l->nafter);
+  pthread_mutex_lock(&l->pause_lock);
+  l->parked = true;
+  pthread_cond_broadcast(&l->pause_cond);
+  while (l->pause_req)
+    pthread_cond_wait(&l->pause_cond, &l->pause_lock);
+  l->parked = false;
+  pthread_cond_broadcast(&l->pause_cond);
+  pthread_mutex_unlock(&l->pause_lock);
+}
+
+void evloop_pause(struct evloop *l)
+{
+  if (!l->running)
+    return;
+  pthread_mutex_lock(&l->pause_lock);
+  l->pause_req = true;
+  uint64_t one = 1;
+  if (write(l->pause_fd, &one, sizeof(one)) < 0)
+    log_warn("cannot pause the device event loop: %s", strerror(errno));
+  while (!l->parked)
+    pthread_cond_wait(&l->pause_cond, &l->pause_lock);
+  pthread_mutex_unlock(&l->pause_lock);
+}
+
+void evloop_resume(struct evloop *l)
+{
+  pthread_mutex_lock(&l->pause_lock);
+  l->pause_req = false;
+  pthread_cond_broadcast(&l->pause_cond);
+  while (l->parked) /* a pause right after finds it running */
+    pthread_cond_wait(&l->pause_cond, &l->pause_lock);
+  pthread_mutex_unlock(&l->pause_lock);
 }
 
 /* Returns 1 when asked to stop. */
@@ -95,12 +161,14 @@ static int dispatch(struct evloop *l, int timeout_ms)
     struct evloop_handler *h = evs[i].data.ptr;
     if (!h)
       stop = 1;
+    else if ((void *)h == &l->pause_fd)
+      park(l);
     else if (!h->dead)
       h->fn(h->ctx, evs[i].events);
   }
   free_list(&l->graveyard);
-  for (int i = 0; i < l->nafter && n > 0; i++)
-    l->after[i].fn(l->after[i].ctx);
+  if (n > 0)
+    run_hooks(l->after, l->nafter);
   return stop;
 }
 
@@ -159,5 +227,9 @@ void evloop_destroy(struct evloop *l)
     close(l->epfd);
   if (l->stop_fd >= 0)
     close(l->stop_fd);
-  l->epfd = l->stop_fd = -1;
+  if (l->pause_fd >= 0)
+    close(l->pause_fd);
+  l->epfd = l->stop_fd = l->pause_fd = -1;
+  pthread_mutex_destroy(&l->pause_lock);
+  pthread_cond_destroy(&l->pause_cond);
 }

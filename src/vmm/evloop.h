@@ -25,12 +25,18 @@ struct evloop_after {
 struct evloop {
   int epfd;
   int stop_fd;
+  int pause_fd; /* evloop_pause() asks the loop thread to park */
   pthread_t thread;
   bool running;
   struct evloop_handler *handlers; /* freed when the loop is destroyed */
   struct evloop_handler *graveyard;
   struct evloop_after after[EVLOOP_MAX_AFTER];
   int nafter;
+  struct evloop_after quiesce[EVLOOP_MAX_AFTER];
+  int nquiesce;
+  pthread_mutex_t pause_lock;
+  pthread_cond_t pause_cond;
+  bool pause_req, parked;
 };
 
 int evloop_init(struct evloop *l, err_t *err);
@@ -41,6 +47,16 @@ void evloop_remove(struct evloop *l, int fd);
 /* Run fn(ctx) after every batch of events (devices raise their interrupts
  * there, once per batch); set up before the loop starts. */
 int evloop_after_batch(struct evloop *l, void (*fn)(void *ctx), void *ctx, err_t *err);
+/* Run fn(ctx) when the loop is asked to pause, before it parks: devices
+ * finish what they have in flight there (disks wait for their I/O), so a
+ * parked loop leaves guest memory and the queues alone. */
+int evloop_on_quiesce(struct evloop *l, void (*fn)(void *ctx), void *ctx, err_t *err);
+/* Park the loop thread between batches (after its quiesce hooks and
+ * end-of-batch hooks ran) and wait until it is parked; a loop that is not
+ * running is left as it is.  Then evloop_resume() lets it go on.  For
+ * snapshots: nothing touches devices or guest memory in between. */
+void evloop_pause(struct evloop *l);
+void evloop_resume(struct evloop *l);
 /* Run the loop on its own thread until evloop_stop(). */
 int evloop_start(struct evloop *l, err_t *err);
 void evloop_stop(struct evloop *l);

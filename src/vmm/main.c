@@ -12,6 +12,7 @@
 #include "common/cleanup.h"
 #include "common/clock.h"
 #include "common/cli.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "vmm/api/api.h"
 #include "vmm/boot/boot.h"
@@ -215,8 +216,14 @@ int main(int argc, char **argv)
     log_error("--restore STATE goes with --mem-file MEM (the snapshot's two files)");
     return 2;
   }
+  _cleanup_json_ json_t *snap_devices = NULL;
   if (cfg.restore_state) {
-    if (snapshot_read_machine(cfg.restore_state, &cfg.ncpus, &cfg.memory, &err) < 0) {
+    if (cfg.ndisks || cfg.nnets || cfg.vsock.cid || cfg.rng || cfg.virtio_console || cfg.kernel) {
+      log_error("--restore brings the snapshot's kernel and devices; drop --kernel, --disk, --net, "
+                "--vsock, --rng and --virtio-console");
+      return 2;
+    }
+    if (snapshot_read_config(cfg.restore_state, &cfg, &snap_devices, &err) < 0) {
       log_err(err);
       return 2;
     }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "vmm/layout.h"
 
@@ -46,6 +47,13 @@ int guest_mem_create_from(struct guest_mem *gm, uint64_t bytes, bool hugepages, 
                     (unsigned long long)(VMM_MAX_MEMORY / GiB));
   if (hugepages && bytes % (2 * MiB))
     return err_make(err, EINVAL, "guest memory must be a multiple of 2 MiB with --hugepages");
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) < 0)
+    return err_sys(err, "cannot stat the memory file");
+  /* a short file would fault (SIGBUS) where the guest's pages are missing */
+  if (fd >= 0 && (uint64_t)st.st_size < bytes)
+    return err_make(err, EINVAL, "the memory file holds %llu bytes where the snapshot's machine has %llu",
+                    (unsigned long long)st.st_size, (unsigned long long)bytes);
   uint64_t low = bytes < LAYOUT_MMIO_START ? bytes : LAYOUT_MMIO_START;
   if (map_region(&gm->regions[0], 0, low, hugepages, fd, 0, err) < 0)
     return -1;

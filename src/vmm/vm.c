@@ -137,6 +137,7 @@ static int attach_devices(struct vm *vm, const struct vm_config *cfg, err_t *err
 int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err)
 {
   memset(vm, 0, sizeof(*vm));
+  vm->cfg = cfg;
   vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
   vm->console_in = cfg->console_in;
   pthread_mutex_init(&vm->exit_lock, NULL);
@@ -153,9 +154,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err)
   if (vm->stop_fd < 0)
     return err_sys(err, "cannot create an eventfd");
   bool restore = cfg->restore_state != NULL;
-  if (restore && (cfg->ndisks || cfg->nnets || cfg->vsock.cid || cfg->rng || cfg->virtio_console))
-    return err_make(err, ENOTSUP, "a snapshot restores a VM without virtio devices (format %d has none)",
-                    SNAPSHOT_VERSION);
   _cleanup_close_ int memfd = -1;
   if (restore && (memfd = open(cfg->restore_mem, O_RDONLY | O_CLOEXEC)) < 0)
     return err_sys(err, "cannot open the snapshot's memory file `%s`", cfg->restore_mem);
@@ -326,6 +324,8 @@ int vm_run(struct vm *vm, err_t *err)
   /* The device loop runs only for virtio devices: a VM without any keeps
    * to one thread per vCPU. */
   int rc = vm->nslots ? evloop_start(&vm->loop, err) : 0;
+  for (int i = 0; rc == 0 && vm->restored && i < vm->nslots; i++)
+    virtio_slot_restored(&vm->slots[i]);
   if (vm->start_paused)
     atomic_store(&vm->pause_req, true);
   for (int i = 0; rc == 0 && i < vm->ncpus; i++) {

@@ -84,6 +84,7 @@ enum vm_exit {
 };
 
 struct vm {
+  const struct vm_config *cfg; /* outlives the VM (snapshots record its devices) */
   int kvm_fd, vm_fd;
   size_t run_size;
   struct guest_mem mem;
@@ -125,6 +126,7 @@ struct vm {
   atomic_bool pause_req;
   int npaused;
   bool start_paused; /* restored VMs may start paused */
+  bool restored;     /* from a snapshot: its virtio slots are looked at once running */
 };
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err);

@@ -66,7 +66,9 @@ static int add_disk(struct vm *vm, const struct virtio_blk_config *cfg, err_t *e
   if (add_slot(vm, virtio_blk_ops(b), b, &b->m, err) < 0)
     return -1;
   int efd = virtio_blk_event_fd(b);
-  return efd < 0 ? 0 : evloop_add(&vm->loop, efd, EPOLLIN, virtio_blk_on_event, b, err);
+  if (efd >= 0 && evloop_add(&vm->loop, efd, EPOLLIN, virtio_blk_on_event, b, err) < 0)
+    return -1;
+  return evloop_on_quiesce(&vm->loop, virtio_blk_quiesce, b, err);
 }
 
 static int add_net(struct vm *vm, const struct vm_net *cfg, err_t *err)

@@ -2,11 +2,15 @@
 with the `count` test guest, whose state is a counter in memory that it
 prints ("isola-test: count N") as it goes: paused it stops, restored it goes
 on from where it was (never from 0), in a new process and in ten clones at
-once."""
+once; and with the `vloop` guest, which keeps rng, disk, NIC and vsock busy
+round after round: restored, it goes on with the next round on the same
+queues (its vsock connection reset, its NIC moved to another tap)."""
 import json
+import os
 import re
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -241,6 +245,15 @@ def test_bad_snapshot_files_are_refused(booted, isola, tmp_path):
         assert r.returncode in (1, 2) and says in r.stderr, (name, r.stderr)
     r = subprocess.run([isola.bin("isola-vmm"), "--restore", tmp_path / "s.state"], capture_output=True, text=True)
     assert r.returncode == 2 and "--mem-file" in r.stderr
+    # a memory file shorter than the machine would fault: refused up front
+    (tmp_path / "short.mem").write_bytes((tmp_path / "s.mem").read_bytes()[:1 << 20])
+    r = subprocess.run([isola.bin("isola-vmm"), "--restore", tmp_path / "s.state", "--mem-file", tmp_path / "short.mem"],
+                       capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1 and "the memory file holds 1048576 bytes" in r.stderr, r.stderr
+    # the snapshot brings its devices: flags for others are refused
+    r = subprocess.run([isola.bin("isola-vmm"), "--restore", tmp_path / "s.state", "--mem-file", tmp_path / "s.mem",
+                        "--rng"], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode == 2 and "--restore brings the snapshot's kernel and devices" in r.stderr, r.stderr
 
 
 def test_metrics_lines_on_flush_and_exit(isola, tmp_path):
@@ -273,3 +286,125 @@ def test_metrics_lines_on_flush_and_exit(isola, tmp_path):
     for group, values in line.items():
         if group != "utc_timestamp_ms":
             assert set(values) <= set(described[group]), group
+
+
+def rounds(text):
+    return [int(n) for n in re.findall(r"vloop: round (\d+) ok", text)]
+
+
+def wait_for(pred, what, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(what)
+
+
+def unix_echo(path):
+    """A host program behind the guest's vsock port: echoes every line."""
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(str(path))
+    srv.listen()
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=lambda c=c: [c.sendall(d) for d in iter(lambda: c.recv(4096), b"")],
+                             daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
+
+
+def test_virtio_devices_go_on_after_a_restore_in_a_new_process(isola, tmp_path):
+    """rng, a disk and vsock, set up once by the guest before the snapshot,
+    work after it on the same queues; the guest's vsock connection is reset
+    (the host end stayed with the old process) and it connects again."""
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(1 << 20))
+    uds = tmp_path / "v.sock"
+    echo = unix_echo(f"{uds}_1234")
+    sock = tmp_path / "api.sock"
+    v = Vmm(isola, tmp_path, "--kernel", guest(isola, "vloop"), "--rng", "--disk", disk, "--vsock",
+            f"cid=9,uds={uds}", "--api-sock", sock)
+    try:
+        v.wait_sock(sock)
+        out = lambda: open(tmp_path / "vmm.out").read()
+        wait_for(lambda: len(rounds(out())) >= 5, "the guest did not go round")
+        assert "vloop: vsock echo ok 'hello before" in out()
+        assert v.api("PATCH", "/vm", {"state": "Paused"})[0] == 204
+        st = v.api("PUT", "/snapshot/create", {"snapshot_path": str(tmp_path / "s.state"),
+                                               "mem_file_path": str(tmp_path / "s.mem")})
+        assert st[0] == 204, st
+        cfg = v.api("GET", "/vm/config")[1]
+        assert cfg["drives"][0]["path_on_host"] == str(disk) and cfg["vsock"]["guest_cid"] == 9
+        last = rounds(out())[-1]
+        assert v.stop() == 128 + 15
+        r = Vmm(isola, tmp_path, "--restore", tmp_path / "s.state", "--mem-file", tmp_path / "s.mem", name="r")
+        rout = lambda: open(tmp_path / "r.out").read()
+        wait_for(lambda: len(rounds(rout())) >= 10, "the restored guest did not go round: " + rout()[-300:])
+        got = rounds(rout())
+        assert got[0] == last + 1 and got == list(range(got[0], got[0] + len(got))), got[:5]
+        assert "isola-test: vloop" not in rout(), "it did not boot again"
+        assert "FAILED" not in rout()
+        wait_for(lambda: "vloop: vsock echo ok 'hello after" in rout(), "vsock after the reset: " + rout()[-300:])
+        assert "vloop: vsock event 0 (transport reset)" in rout()
+        # the disk is the restored guest's: its latest round is on sector 1
+        r.stop()
+        assert disk.read_bytes()[512:512 + 12] == b"vloop round "
+        n = int(disk.read_bytes()[524:540].split(b"\0")[0])
+        assert n >= rounds(rout())[-1]
+    finally:
+        echo.close()
+        if v.p.poll() is None:
+            v.stop()
+
+
+def test_network_overrides_move_a_restored_nic_to_another_tap(isola, tmp_path, netns):
+    for tap in ("isltapA", "isltapB"):
+        netns.run(["ip", "tuntap", "add", tap, "mode", "tap"], check=True)
+        netns.run(["ip", "link", "set", tap, "up"], check=True)
+    sock = tmp_path / "api.sock"
+    v = netns.popen([isola.bin("isola-vmm"), "--kernel", guest(isola, "vloop"), "--net",
+                     "tap=isltapA,mac=06:00:00:00:00:07", "--api-sock", sock],
+                    stdout=open(tmp_path / "a.out", "w"), stderr=subprocess.PIPE, text=True)
+    out = lambda: open(tmp_path / "a.out").read()
+    wait_for(lambda: len(rounds(out())) >= 3, "the guest did not go round")
+    api = Api(sock)
+    assert api("PATCH", "/vm", {"state": "Paused"})[0] == 204
+    assert api("PUT", "/snapshot/create", {"snapshot_path": str(tmp_path / "s.state"),
+                                           "mem_file_path": str(tmp_path / "s.mem")})[0] == 204
+    v.terminate()
+    v.wait(timeout=20)
+    sock2 = tmp_path / "api2.sock"
+    r = netns.popen([isola.bin("isola-vmm"), "--api-sock", sock2], stdout=open(tmp_path / "b.out", "w"),
+                    stderr=subprocess.PIPE, text=True)
+    peer = netns.popen(["python3", os.path.join(os.path.dirname(__file__), "harness", "netpeer.py"), "isltapB"],
+                       stdout=subprocess.PIPE, text=True)
+    try:
+        assert peer.stdout.readline().strip() == "ready"
+        wait_for(sock2.exists, "no API socket")
+        api2 = Api(sock2)
+        load = {"snapshot_path": str(tmp_path / "s.state"),
+                "mem_backend": {"backend_type": "File", "backend_path": str(tmp_path / "s.mem")},
+                "resume_vm": True}
+        st, err = api2("PUT", "/snapshot/load", {**load, "network_overrides": [
+            {"iface_id": "eth9", "host_dev_name": "isltapB"}]})
+        assert st == 400 and "network_overrides[0].iface_id" in err["fault_message"] and "eth9" in err["fault_message"]
+        assert api2("GET", "/")[1]["state"] == "Not started", "a refused load changes nothing"
+        st = api2("PUT", "/snapshot/load", {**load, "network_overrides": [
+            {"iface_id": "eth0", "host_dev_name": "isltapB"}]})
+        assert st[0] == 204, st
+        line = peer.stdout.readline().strip()
+        assert line.startswith("got vloop round") and line.endswith("from 06:00:00:00:00:07"), line
+        assert api2("GET", "/vm/config")[1]["network-interfaces"] == [
+            {"iface_id": "eth0", "host_dev_name": "isltapB", "guest_mac": "06:00:00:00:00:07"}]
+    finally:
+        peer.kill()
+        peer.wait()
+        r.terminate()
+        r.wait(timeout=20)

@@ -15,6 +15,8 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "common/err.h"
 #include "vmm/vm.h"
 
@@ -33,6 +35,7 @@ struct api {
   char *start_error;     /* why the VM could not be made */
   char **owned; /* strings the config points to */
   int nowned;
+  json_t *snap_devices; /* a loaded snapshot's devices (the config points into it) */
 };
 
 /* The API over `cfg` (not served yet: --config-file goes through it). */

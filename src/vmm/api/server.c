@@ -21,6 +21,7 @@
 #include "vmm/layout.h"
 #include "vmm/metrics.h"
 #include "vmm/sandbox.h"
+#include "vmm/snapshot/devices.h"
 #include "vmm/snapshot/snapshot.h"
 
 #define MAX_BODY (64 * 1024)
@@ -52,6 +53,8 @@ static struct reply fault(unsigned status, const char *fmt, ...)
 
 static struct reply ok_json(json_t *j)
 {
+  if (!j)
+    return fault(500, "out of memory");
   struct reply r = {200, json_dumps(j, JSON_COMPACT)};
   json_decref(j);
   return r;
@@ -224,16 +227,6 @@ static struct reply put_drive(struct api *a, const char *id, json_t *b)
   return NO_CONTENT;
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-  unsigned m[6];
-  if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6 || strlen(s) != 17)
-    return -1;
-  for (int i = 0; i < 6; i++)
-    mac[i] = (uint8_t)m[i];
-  return 0;
-}
-
 static struct reply put_net(struct api *a, const char *id, json_t *b)
 {
   static const char *const known[] = {"iface_id", "host_dev_name", "guest_mac", "rx_rate_limiter",
@@ -247,7 +240,7 @@ static struct reply put_net(struct api *a, const char *id, json_t *b)
     return fault(400, "iface_id: `%s` differs from the path's `%s`", iid, id);
   struct vm_net n = {0};
   if (mac) {
-    if (parse_mac(mac, n.mac) < 0)
+    if (devices_parse_mac(mac, n.mac) < 0)
       return fault(400, "guest_mac: `%s` is not a MAC address (XX:XX:XX:XX:XX:XX)", mac);
     n.has_mac = true;
   }
@@ -360,26 +353,55 @@ static struct reply put_snapshot_load(struct api *a, json_t *b)
     return fault(400, "mem_backend: missing field (or mem_file_path)");
   if (a->started)
     return fault(400, "a snapshot loads into a fresh isola-vmm, before InstanceStart");
-  if (json_array_size(json_object_get(b, "network_overrides")))
-    return fault(400, "network_overrides: snapshots with network devices are not built yet");
-  int ncpus;
-  uint64_t memory;
+  struct vm_config *c = a->cfg;
+  if (c->kernel || c->ndisks || c->nnets || c->vsock.cid || c->rng || c->virtio_console)
+    return fault(400, "a snapshot brings its own kernel and devices: load it into an isola-vmm with none "
+                      "configured");
+  struct vm_config next = *c; /* the config changes only when everything is right */
+  json_t *devices = NULL;
   err_t err = NULL;
-  if (snapshot_read_machine(sp, &ncpus, &memory, &err) < 0) {
+  if (snapshot_read_config(sp, &next, &devices, &err) < 0) {
     r = fault(400, "snapshot_path: %s", err_msg(err));
     err_free(&err);
     return r;
   }
-  if (access(mp, R_OK) < 0)
+  json_t *ov = json_object_get(b, "network_overrides"), *o;
+  size_t i;
+  if (ov && !json_is_array(ov)) {
+    json_decref(devices);
+    return fault(400, "network_overrides: must be a list of {iface_id, host_dev_name}");
+  }
+  r = (struct reply){0};
+  json_array_foreach(ov, i, o)
+  {
+    const char *id = NULL, *tap = NULL;
+    if (json_unpack(o, "{s:s, s:s}", "iface_id", &id, "host_dev_name", &tap) < 0)
+      r = fault(400, "network_overrides[%zu]: needs iface_id and host_dev_name (strings)", i);
+    else if (!(tap = own(a, tap)))
+      r = OUT_OF_MEMORY;
+    else if (devices_override_tap(&next, id, tap, &err) < 0)
+      r = fault(400, "network_overrides[%zu].iface_id: %s", i, err_msg(err));
+    err_free(&err);
+    if (r.status) {
+      json_decref(devices);
+      return r;
+    }
+  }
+  if (access(mp, R_OK) < 0) {
+    json_decref(devices);
     return fault(400, "mem_backend.backend_path: cannot read `%s`: %s", mp, strerror(errno));
+  }
   const char *sc = own(a, sp), *mc = own(a, mp);
-  if (!sc || !mc)
+  if (!sc || !mc) {
+    json_decref(devices);
     return OUT_OF_MEMORY;
-  a->cfg->restore_state = sc;
-  a->cfg->restore_mem = mc;
-  a->cfg->restore_paused = !resume;
-  a->cfg->ncpus = ncpus;
-  a->cfg->memory = memory;
+  }
+  next.restore_state = sc;
+  next.restore_mem = mc;
+  next.restore_paused = !resume;
+  *c = next;
+  json_decref(a->snap_devices);
+  a->snap_devices = devices;
   return NO_CONTENT;
 }
 
@@ -418,35 +440,15 @@ static struct reply put_actions(struct api *a, json_t *b)
 static json_t *vm_config_json(struct api *a)
 {
   struct vm_config *c = a->cfg;
-  json_t *drives = json_array(), *nets = json_array();
-  for (int i = 0; i < c->ndisks; i++)
-    json_array_append_new(drives, json_pack("{ss ss sb sb}", "drive_id", c->disks[i].id ? c->disks[i].id : "",
-                                            "path_on_host", c->disks[i].path, "is_root_device", 0,
-                                            "is_read_only", c->disks[i].ro));
-  for (int i = 0; i < c->nnets; i++) {
-    char id[16];
-    snprintf(id, sizeof id, "eth%d", i);
-    json_t *n = json_pack("{ss ss}", "iface_id", c->nets[i].id ? c->nets[i].id : id, "host_dev_name",
-                          c->nets[i].tap);
-    if (c->nets[i].has_mac) {
-      char mac[18];
-      const uint8_t *m = c->nets[i].mac;
-      snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-      json_object_set_new(n, "guest_mac", json_string(mac));
-    }
-    json_array_append_new(nets, n);
-  }
-  json_t *j = json_pack("{s{sssssn} s{sIsIsb} so so}", "boot-source", "kernel_image_path",
-                        c->kernel ? c->kernel : "", "boot_args", c->cmdline ? c->cmdline : "", "initrd_path",
-                        "machine-config", "vcpu_count", (json_int_t)c->ncpus, "mem_size_mib",
-                        (json_int_t)(c->memory / MiB), "smt", 0, "drives", drives, "network-interfaces", nets);
-  if (c->initrd)
+  json_t *j = json_pack("{s{sssssn} s{sIsIsb}}", "boot-source", "kernel_image_path", c->kernel ? c->kernel : "",
+                        "boot_args", c->cmdline ? c->cmdline : "", "initrd_path", "machine-config", "vcpu_count",
+                        (json_int_t)c->ncpus, "mem_size_mib", (json_int_t)(c->memory / MiB), "smt", 0);
+  if (j && c->initrd)
     json_object_set_new(json_object_get(j, "boot-source"), "initrd_path", json_string(c->initrd));
-  if (c->vsock.cid)
-    json_object_set_new(j, "vsock", json_pack("{sIss}", "guest_cid", (json_int_t)c->vsock.cid, "uds_path",
-                                              c->vsock.uds));
-  if (c->rng)
-    json_object_set_new(j, "entropy", json_object());
+  if (j && devices_to_json(c, j) < 0) {
+    json_decref(j);
+    return NULL;
+  }
   return j;
 }
 
@@ -759,6 +761,8 @@ void api_stop(struct api *a)
   a->path = NULL;
   free(a->start_error);
   a->start_error = NULL;
+  json_decref(a->snap_devices);
+  a->snap_devices = NULL;
   for (int i = 0; i < a->nowned; i++)
     free(a->owned[i]);
   free(a->owned);

@@ -17,6 +17,7 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "vmm/metrics.h"
+#include "vmm/snapshot/devices.h"
 #include "vmm/vm.h"
 
 enum tag {
@@ -36,6 +37,8 @@ enum tag {
   T_PIT,
   T_CLOCK,
   T_SERIAL,
+  T_DEVICES, /* format 2: the virtio devices' configuration, as JSON */
+  T_VIRTIO,  /* format 2: one virtio transport (index: its slot) */
 };
 
 struct machine {
@@ -165,6 +168,29 @@ static int save_vm(struct vm *vm, int fd, err_t *err)
              : 0;
 }
 
+/* The devices' configuration, then each transport (the device loop is
+ * parked: nothing moves under us). */
+static int save_devices(struct vm *vm, int fd, err_t *err)
+{
+  json_t *j = json_object();
+  if (!j || devices_to_json(vm->cfg, j) < 0) {
+    json_decref(j);
+    return err_make(err, ENOMEM, "out of memory");
+  }
+  char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  if (!text)
+    return err_make(err, ENOMEM, "out of memory");
+  int r = put(fd, T_DEVICES, 0, text, (uint32_t)strlen(text), err);
+  free(text);
+  for (int i = 0; r == 0 && i < vm->nslots; i++) {
+    struct virtio_mmio_state st;
+    virtio_mmio_save(&vm->slots[i].mmio, &st);
+    r = put(fd, T_VIRTIO, (uint32_t)i, &st, sizeof st, err);
+  }
+  return r;
+}
+
 static int save_memory(struct vm *vm, const char *path, err_t *err)
 {
   _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -182,15 +208,13 @@ int snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
 {
   if (!vm_is_paused(vm))
     return err_make(err, EINVAL, "the VM must be paused for a snapshot (PATCH /vm {\"state\": \"Paused\"})");
-  if (vm->nslots)
-    return err_make(err, ENOTSUP, "snapshots of microVMs with virtio devices are not built yet (%d attached)",
-                    vm->nslots);
   _cleanup_free_ char *tmp = NULL;
   if (asprintf(&tmp, "%s.tmp", state_path) < 0)
     return err_make(err, ENOMEM, "out of memory");
   _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return err_sys(err, "cannot create snapshot file `%s`", state_path);
+  evloop_pause(&vm->loop); /* devices finish what is in flight, then stay still */
   uint32_t version = SNAPSHOT_VERSION;
   struct machine m = {.ncpus = (uint32_t)vm->ncpus, .memory = vm->mem.total};
   int r = fd_write_all(fd, SNAPSHOT_MAGIC, 8, err);
@@ -203,11 +227,14 @@ int snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
   if (r == 0)
     r = save_vm(vm, fd, err);
   if (r == 0)
+    r = save_devices(vm, fd, err);
+  if (r == 0)
     r = put(fd, T_END, 0, NULL, 0, err);
   if (r == 0 && fsync(fd) < 0)
     r = err_sys(err, "cannot write snapshot file `%s`", state_path);
   if (r == 0)
     r = save_memory(vm, mem_path, err);
+  evloop_resume(&vm->loop);
   if (r == 0 && rename(tmp, state_path) < 0)
     r = err_sys(err, "cannot rename `%s` to `%s`", tmp, state_path);
   if (r == 0)
@@ -237,10 +264,10 @@ static int open_state(struct reader *rd, const char *path, err_t *err)
     return err_make(err, EINVAL, "`%s` is not an isola-vmm snapshot (no %s header)", path, SNAPSHOT_MAGIC);
   }
   memcpy(&version, rd->buf + 8, 4);
-  if (version != SNAPSHOT_VERSION) {
+  if (version < SNAPSHOT_OLDEST || version > SNAPSHOT_VERSION) {
     free(rd->buf);
-    return err_make(err, EINVAL, "snapshot `%s` has format %u; this isola-vmm reads format %u", path, version,
-                    SNAPSHOT_VERSION);
+    return err_make(err, EINVAL, "snapshot `%s` has format %u; this isola-vmm reads formats %u to %u", path,
+                    version, SNAPSHOT_OLDEST, SNAPSHOT_VERSION);
   }
   rd->off = 12;
   return 0;
@@ -261,9 +288,10 @@ static int next(struct reader *rd, uint32_t *tag, uint32_t *index, const void **
   return h[0] == T_END ? 0 : 1;
 }
 
-int snapshot_read_machine(const char *state_path, int *ncpus, uint64_t *memory, err_t *err)
+int snapshot_read_config(const char *state_path, struct vm_config *cfg, json_t **devices, err_t *err)
 {
   struct reader rd;
+  *devices = NULL;
   if (open_state(&rd, state_path, err) < 0)
     return -1;
   uint32_t tag, idx, len;
@@ -274,12 +302,31 @@ int snapshot_read_machine(const char *state_path, int *ncpus, uint64_t *memory, 
   if (r == 1) {
     struct machine m;
     memcpy(&m, data, sizeof m);
-    *ncpus = (int)m.ncpus;
-    *memory = m.memory;
-    r = 0;
+    cfg->ncpus = (int)m.ncpus;
+    cfg->memory = m.memory;
+  }
+  while (r == 1 && (r = next(&rd, &tag, &idx, &data, &len, err)) == 1) {
+    if (tag != T_DEVICES)
+      continue;
+    json_error_t je;
+    *devices = json_loadb(data, len, 0, &je);
+    if (!*devices)
+      r = err_make(err, EINVAL, "snapshot `%s`: its device record is not JSON (%s)", state_path, je.text);
+    break;
   }
   free(rd.buf);
-  return r < 0 ? -1 : 0;
+  if (r < 0)
+    return -1;
+  json_t *none = NULL;
+  if (!*devices && !(none = json_object())) /* format 1: no devices */
+    return err_make(err, ENOMEM, "out of memory");
+  r = devices_from_json(*devices ? *devices : none, cfg, state_path, err);
+  json_decref(none);
+  if (r < 0) {
+    json_decref(*devices);
+    *devices = NULL;
+  }
+  return r;
 }
 
 static int set_vcpu(struct vcpu *v, uint32_t tag, const void *data, uint32_t len, err_t *err)
@@ -356,6 +403,15 @@ static int set_vm(struct vm *vm, uint32_t tag, uint32_t idx, const void *data, u
     clock.flags = 0; /* only the value is set (KVM_CLOCK_TSC_STABLE is read-only) */
     return ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0 ? err_sys(err, "KVM_SET_CLOCK failed") : 0;
   }
+  if (tag == T_VIRTIO && len == sizeof(struct virtio_mmio_state)) {
+    if (idx >= (uint32_t)vm->nslots)
+      return err_make(err, EINVAL, "the snapshot has virtio slot %u; this VM has %d", idx, vm->nslots);
+    struct virtio_mmio_state st;
+    memcpy(&st, data, sizeof st);
+    return virtio_mmio_load(&vm->slots[idx].mmio, &st, err);
+  }
+  if (tag == T_DEVICES)
+    return 0; /* read by snapshot_read_config() */
   if (tag == T_SERIAL && len == sizeof(struct serial_state)) {
     struct serial_state ss;
     memcpy(&ss, data, sizeof ss);
@@ -378,10 +434,11 @@ int snapshot_restore(struct vm *vm, const char *state_path, err_t *err)
     return -1;
   uint32_t tag, idx, len;
   const void *data;
-  int r;
+  int r, slots = 0;
   while ((r = next(&rd, &tag, &idx, &data, &len, err)) == 1) {
     if (tag == T_MACHINE)
       continue;
+    slots += tag == T_VIRTIO;
     if (tag >= T_REGS && tag <= T_DEBUGREGS) {
       if (idx >= (uint32_t)vm->ncpus) {
         r = err_make(err, EINVAL, "snapshot `%s` has state for vCPU %u of %d", state_path, idx, vm->ncpus);
@@ -395,5 +452,12 @@ int snapshot_restore(struct vm *vm, const char *state_path, err_t *err)
       break;
   }
   free(rd.buf);
-  return r < 0 ? err_context(err, "cannot restore `%s`", state_path) : 0;
+  if (r == 0 && slots != vm->nslots)
+    r = err_make(err, EINVAL, "the snapshot has the state of %d virtio devices for %d", slots, vm->nslots);
+  if (r < 0)
+    return err_context(err, "cannot restore `%s`", state_path);
+  if (vm->has_vsock)
+    virtio_vsock_restored(&vm->vsock);
+  vm->restored = true;
+  return 0;
 }

@@ -184,6 +184,12 @@ void virtio_blk_on_event(void *ctx, uint32_t events)
     notify(b, b->m, 0); /* requests left waiting for a slot */
 }
 
+void virtio_blk_quiesce(void *ctx)
+{
+  struct virtio_blk *b = ctx;
+  blkio_drain(&b->io);
+}
+
 static void config_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
 {
   const struct virtio_blk *b = dev;

@@ -43,5 +43,8 @@ void virtio_blk_close(struct virtio_blk *b);
 /* The io_uring completion eventfd for the device loop, or -1. */
 int virtio_blk_event_fd(const struct virtio_blk *b);
 void virtio_blk_on_event(void *ctx, uint32_t events);
+/* Device loop, before it parks: wait for every request in flight and
+ * answer it. */
+void virtio_blk_quiesce(void *ctx);
 
 #endif

@@ -119,6 +119,7 @@ int blkio_submit(struct blkio *b, const struct blkio_req *r)
   }
   io_uring_sqe_set_data(sqe, r->tag);
   b->queued++;
+  b->inflight++;
   return 0;
 }
 
@@ -129,6 +130,7 @@ static void complete(struct blkio *b)
     void *tag = io_uring_cqe_get_data(cqe);
     int res = cqe->res;
     io_uring_cqe_seen(&b->ring, cqe);
+    b->inflight--;
     b->done(b->ctx, tag, res);
   }
 }
@@ -156,4 +158,18 @@ void blkio_reap(struct blkio *b)
   if (read(b->event_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
     log_warn("cannot read the io_uring eventfd: %s", strerror(errno));
   complete(b);
+}
+
+void blkio_drain(struct blkio *b)
+{
+  blkio_kick(b);
+  while (b->uring && b->inflight) {
+    struct io_uring_cqe *cqe;
+    int r = io_uring_wait_cqe(&b->ring, &cqe);
+    if (r < 0 && r != -EINTR) {
+      log_warn("io_uring: cannot wait for %u requests in flight: %s", b->inflight, strerror(-r));
+      return;
+    }
+    complete(b);
+  }
 }

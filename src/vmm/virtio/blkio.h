@@ -32,7 +32,8 @@ struct blkio {
   bool uring;
   struct io_uring ring;
   int event_fd; /* signalled on io_uring completions; -1 when synchronous */
-  unsigned queued;
+  unsigned queued;   /* prepared, not yet handed to the kernel */
+  unsigned inflight; /* submitted, not yet completed */
   blkio_done_fn done;
   void *ctx;
 };
@@ -48,5 +49,8 @@ int blkio_submit(struct blkio *b, const struct blkio_req *r);
 void blkio_kick(struct blkio *b);
 /* Run the completion callback for every finished request. */
 void blkio_reap(struct blkio *b);
+/* Submit what is queued and wait until every request completed (its
+ * callback ran). */
+void blkio_drain(struct blkio *b);
 
 #endif

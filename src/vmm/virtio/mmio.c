@@ -325,6 +325,66 @@ int virtio_mmio_attach(struct virtio_mmio *m, struct bus *mmio, uint64_t base, e
   return bus_register(mmio, &r, err);
 }
 
+void virtio_mmio_save(struct virtio_mmio *m, struct virtio_mmio_state *st)
+{
+  memset(st, 0, sizeof(*st));
+  pthread_mutex_lock(&m->lock);
+  st->device_id = m->ops->device_id;
+  st->nqueues = (uint32_t)m->ops->nqueues;
+  st->status = m->status, st->int_status = m->int_status;
+  st->config_generation = m->config_generation, st->gen = m->gen;
+  st->dev_features_sel = m->dev_features_sel, st->drv_features_sel = m->drv_features_sel;
+  st->queue_sel = m->queue_sel;
+  st->driver_features = m->driver_features;
+  for (int i = 0; i < m->ops->nqueues; i++) {
+    const struct virtq *q = &m->queues[i];
+    st->q[i] = (struct virtio_queue_state){.desc = q->desc, .avail = q->avail, .used = q->used,
+                                           .size = q->size, .last_avail = q->last_avail,
+                                           .used_idx = q->used_idx,
+                                           .signalled_used = q->signalled_used,
+                                           .ready = q->ready, .event_idx = q->event_idx};
+  }
+  pthread_mutex_unlock(&m->lock);
+}
+
+int virtio_mmio_load(struct virtio_mmio *m, const struct virtio_mmio_state *st, err_t *err)
+{
+  if (st->device_id != m->ops->device_id || st->nqueues != (uint32_t)m->ops->nqueues)
+    return err_make(err, EINVAL,
+                    "the snapshot has virtio device type %u with %u queues where this VM has "
+                    "virtio-%s (type %u)",
+                    st->device_id, st->nqueues, m->ops->name, m->ops->device_id);
+  if (st->driver_features & ~offered(m))
+    return err_make(err, EINVAL, "virtio-%s: the snapshot's driver accepted features 0x%llx this "
+                    "device does not offer", m->ops->name,
+                    (unsigned long long)(st->driver_features & ~offered(m)));
+  pthread_mutex_lock(&m->lock);
+  m->status = st->status, m->int_status = st->int_status;
+  m->config_generation = st->config_generation, m->gen = st->gen;
+  m->dev_features_sel = st->dev_features_sel, m->drv_features_sel = st->drv_features_sel;
+  m->queue_sel = st->queue_sel;
+  m->driver_features = st->driver_features;
+  int r = 0;
+  for (int i = 0; i < m->ops->nqueues && r == 0; i++) {
+    const struct virtio_queue_state *qs = &st->q[i];
+    struct virtq *q = &m->queues[i];
+    *q = (struct virtq){.size = qs->size, .desc = qs->desc, .avail = qs->avail, .used = qs->used,
+                        .ready = qs->ready, .event_idx = qs->event_idx,
+                        .last_avail = qs->last_avail, .used_idx = qs->used_idx,
+                        .signalled_used = qs->signalled_used};
+    if (qs->size > m->ops->queue_max)
+      r = err_make(err, EINVAL, "virtio-%s queue %d: size %u is over the device's %u",
+                   m->ops->name, i, qs->size, m->ops->queue_max);
+    else if (q->ready && virtq_validate(m->gm, q, err) < 0)
+      r = err_context(err, "virtio-%s queue %d", m->ops->name, i);
+  }
+  bool running = r == 0 && (m->status & VIRTIO_STATUS_DRIVER_OK);
+  if (running && m->ops->activate)
+    m->ops->activate(m->dev, m->driver_features);
+  pthread_mutex_unlock(&m->lock);
+  return r;
+}
+
 int virtio_mmio_cmdline(uint64_t base, int irq, char *out, size_t len)
 {
   return snprintf(out, len, "virtio_mmio.device=4K@0x%llx:%d", (unsigned long long)base, irq);

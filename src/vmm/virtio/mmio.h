@@ -95,6 +95,29 @@ bool virtio_mmio_queue_live(struct virtio_mmio *m, int queue);
 /* Device side: the device found the driver's data malformed. */
 void virtio_mmio_broken(struct virtio_mmio *m, const char *why);
 
+/* The transport's state in a snapshot (fixed layout, little-endian): the
+ * registers the driver wrote and each queue's rings and our indexes into
+ * them.  Guest memory holds the rest. */
+struct virtio_queue_state {
+  uint64_t desc, avail, used;
+  uint16_t size, last_avail, used_idx, signalled_used;
+  uint8_t ready, event_idx, pad[6];
+};
+struct virtio_mmio_state {
+  uint32_t device_id, nqueues;
+  uint32_t status, int_status, config_generation, gen;
+  uint32_t dev_features_sel, drv_features_sel, queue_sel, pad;
+  uint64_t driver_features;
+  struct virtio_queue_state q[VIRTIO_MAX_QUEUES];
+};
+
+/* Save the transport's state; load it into a transport of the same device
+ * (checked: device type, queue sizes, rings inside guest memory) and, for
+ * a driver that was running, activate the device with the features it had
+ * accepted. */
+void virtio_mmio_save(struct virtio_mmio *m, struct virtio_mmio_state *st);
+int virtio_mmio_load(struct virtio_mmio *m, const struct virtio_mmio_state *st, err_t *err);
+
 /* "virtio_mmio.device=4K@0xd0001000:5" for the kernel command line. */
 int virtio_mmio_cmdline(uint64_t base, int irq, char *out, size_t len);
 

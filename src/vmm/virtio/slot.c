@@ -94,6 +94,21 @@ int virtio_slot_attach(struct virtio_slot *s, const struct virtio_host *host,
   return virtio_mmio_attach(&s->mmio, host->mmio, base, err);
 }
 
+void virtio_slot_restored(struct virtio_slot *s)
+{
+  for (int q = 0; q < s->mmio.ops->nqueues; q++) {
+    uint64_t one = 1;
+    if (virtio_mmio_queue_live(&s->mmio, q) && s->mmio.kick_fd[q] >= 0 &&
+        write(s->mmio.kick_fd[q], &one, sizeof(one)) < 0)
+      log_warn("virtio-%s: cannot kick queue %d: %s", s->mmio.ops->name, q, strerror(errno));
+  }
+  pthread_mutex_lock(&s->mmio.lock);
+  bool pending = s->mmio.int_status != 0;
+  pthread_mutex_unlock(&s->mmio.lock);
+  if (pending)
+    raise_irq(s, s->irq, true);
+}
+
 void virtio_slot_release(struct virtio_slot *s)
 {
   if (!s->attached)

@@ -42,6 +42,10 @@ struct virtio_slot {
 int virtio_slot_attach(struct virtio_slot *s, const struct virtio_host *host,
                        const struct virtio_dev_ops *ops, void *dev, uint64_t base, int irq,
                        err_t *err);
+/* A slot restored from a snapshot, once its device loop runs: every live
+ * queue is looked at once (a kick the old process had not handled is not
+ * lost) and a pending interrupt is raised again. */
+void virtio_slot_restored(struct virtio_slot *s);
 /* After the event loop has stopped: closes the slot's fds. */
 void virtio_slot_release(struct virtio_slot *s);
 

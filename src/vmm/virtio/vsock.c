@@ -204,6 +204,25 @@ static void on_listen(void *ctx, uint32_t events)
   virtio_vsock_on_listen(v, events);
 }
 
+void virtio_vsock_restored(struct virtio_vsock *v)
+{
+  v->seen_gen = v->m->gen; /* the restored transport's: not a driver reset */
+  struct virtq_req req;
+  uint32_t reset = 0; /* VIRTIO_VSOCK_EVENT_TRANSPORT_RESET, §5.10.6.7 */
+  if (virtio_mmio_pop(v->m, EVQ, &req) != 1) {
+    log_warn("virtio-vsock: the guest has no event buffer; it is not told its connections were "
+             "reset");
+    return;
+  }
+  if (virtq_req_write(v->m->gm, &req, 0, &reset, sizeof reset) != sizeof reset) {
+    virtio_mmio_push(v->m, EVQ, &req, 0);
+    virtio_mmio_broken(v->m, "a vsock event buffer is smaller than an event");
+    return;
+  }
+  virtio_mmio_push(v->m, EVQ, &req, sizeof reset);
+  v->resets++;
+}
+
 static void config_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
 {
   const struct virtio_vsock *v = dev;

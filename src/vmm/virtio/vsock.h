@@ -55,6 +55,10 @@ int virtio_vsock_open(struct virtio_vsock *v, const struct virtio_vsock_config *
 /* Closes every connection and the listener, and removes the socket file. */
 void virtio_vsock_close(struct virtio_vsock *v);
 void virtio_vsock_on_listen(void *ctx, uint32_t events);
+/* Restored from a snapshot: the host side has none of the guest's
+ * connections, so the guest gets a TRANSPORT_RESET event (it closes them
+ * all; its listening sockets stay).  Before the device loop starts. */
+void virtio_vsock_restored(struct virtio_vsock *v);
 
 extern const struct virtio_dev_ops virtio_vsock_ops;
 

@@ -118,6 +118,48 @@ Test(blk, reads_writes_and_flushes_through_io_uring)
   read_write_flush(false);
 }
 
+/* Before a snapshot the device loop quiesces each disk: every request in
+ * flight is answered, so none is lost between the two processes. */
+Test(blk, quiesce_answers_every_request_in_flight)
+{
+  blk_open(false, false, NULL);
+  cr_assert(blk.io.uring, "io_uring is available here");
+  struct hdr h = {0, 0, 0};
+  guest_mem_write(&gm, HDR_AT, &h, sizeof(h), NULL);
+  struct fd_buf b[3] = {{HDR_AT, sizeof(h), false}, {BUF_AT, 4096, true}, {ST_AT, 1, true}};
+  fd_send(&m, 0, b, 3);
+  virtio_blk_quiesce(&blk);
+  cr_assert_eq(blk.io.inflight, 0);
+  uint32_t used;
+  cr_assert(fd_take(&m, 0, &used), "answered without another trip through the loop");
+  cr_assert_eq(used, 4097);
+  virtio_blk_close(&blk);
+}
+
+static int quiesced;
+static void count_quiesce(void *ctx)
+{
+  quiesced++;
+}
+
+Test(blk, a_paused_device_loop_ran_its_quiesce_hooks_and_resumes)
+{
+  struct evloop loop;
+  cr_assert_eq(evloop_init(&loop, NULL), 0);
+  cr_assert_eq(evloop_on_quiesce(&loop, count_quiesce, NULL, NULL), 0);
+  evloop_pause(&loop); /* not running: nothing to wait for */
+  cr_assert_eq(quiesced, 0);
+  cr_assert_eq(evloop_start(&loop, NULL), 0);
+  evloop_pause(&loop);
+  cr_assert_eq(quiesced, 1);
+  cr_assert(loop.parked);
+  evloop_resume(&loop);
+  evloop_pause(&loop);
+  cr_assert_eq(quiesced, 2, "paused again after a resume");
+  evloop_resume(&loop);
+  evloop_destroy(&loop);
+}
+
 Test(blk, get_id_returns_the_serial)
 {
   blk_open(false, true, "serial-1");

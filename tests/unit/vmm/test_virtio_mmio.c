@@ -127,3 +127,67 @@ Test(mmio, kernel_command_line_description)
   virtio_mmio_cmdline(0xd0001000, 5, buf, sizeof(buf));
   cr_assert_str_eq(buf, "virtio_mmio.device=4K@0xd0001000:5");
 }
+
+static int activated;
+static uint64_t activated_with;
+static void activate(void *dev, uint64_t features)
+{
+  activated++;
+  activated_with = features;
+}
+
+Test(mmio, a_saved_transport_loads_into_a_fresh_one_and_the_device_is_activated)
+{
+  driver_init(VIRTIO_F_VERSION_1 | VIRTIO_F_EVENT_IDX, 0x10000);
+  virtio_mmio_write(&m, STATUS, 1 | 2 | 8 | 4);
+  m.queues[0].last_avail = 7;
+  m.queues[0].used_idx = 5;
+  struct virtio_mmio_state st;
+  virtio_mmio_save(&m, &st);
+  cr_assert_eq(st.device_id, 4);
+  cr_assert_eq(st.q[0].size, 64);
+
+  struct virtio_dev_ops ops = rng;
+  ops.activate = activate;
+  struct virtio_mmio fresh;
+  virtio_mmio_init(&fresh, &ops, NULL, &gm, (struct irq_line){set_irq, NULL, 5});
+  err_t err = NULL;
+  cr_assert_eq(virtio_mmio_load(&fresh, &st, &err), 0, "%s", err_msg(err));
+  cr_assert_eq(activated, 1, "a running driver's device is activated again");
+  cr_assert_eq(activated_with, VIRTIO_F_VERSION_1 | VIRTIO_F_EVENT_IDX);
+  cr_assert_eq(virtio_mmio_read(&fresh, QREADY), 1);
+  cr_assert_eq(fresh.queues[0].last_avail, 7);
+  cr_assert_eq(fresh.queues[0].used_idx, 5);
+  cr_assert(fresh.queues[0].event_idx);
+  virtio_mmio_write(&fresh, QNOTIFY, 0);
+  cr_assert_eq(notified, 0, "kicks reach the device: it is live");
+  virtio_mmio_destroy(&fresh);
+}
+
+Test(mmio, a_saved_transport_is_refused_by_another_device_or_outside_memory)
+{
+  driver_init(VIRTIO_F_VERSION_1, 0x10000);
+  struct virtio_mmio_state st;
+  virtio_mmio_save(&m, &st);
+  static const struct virtio_dev_ops blk = {.name = "blk", .device_id = 2, .nqueues = 1, .queue_max = 256};
+  struct virtio_mmio other;
+  virtio_mmio_init(&other, &blk, NULL, &gm, (struct irq_line){set_irq, NULL, 5});
+  err_t err = NULL;
+  cr_assert_eq(virtio_mmio_load(&other, &st, &err), -1);
+  cr_assert(strstr(err_msg(err), "virtio-blk"), "%s", err_msg(err));
+  err_free(&err);
+  virtio_mmio_destroy(&other);
+
+  struct virtio_mmio same;
+  virtio_mmio_init(&same, &rng, NULL, &gm, (struct irq_line){set_irq, NULL, 5});
+  st.q[0].desc = 16 * MiB - 0x10; /* the ring runs past guest memory */
+  cr_assert_eq(virtio_mmio_load(&same, &st, &err), -1);
+  cr_assert(strstr(err_msg(err), "queue 0"), "%s", err_msg(err));
+  err_free(&err);
+  st.q[0].desc = 0x10000;
+  st.q[0].size = 1024;
+  cr_assert_eq(virtio_mmio_load(&same, &st, &err), -1);
+  cr_assert(strstr(err_msg(err), "size 1024"), "%s", err_msg(err));
+  err_free(&err);
+  virtio_mmio_destroy(&same);
+}
