@@ -20,6 +20,7 @@
 #define LAYOUT_EBDA 0x9fc00ULL       /* extended BIOS data area: reserved, as on PCs */
 #define LAYOUT_EBDA_END 0xa0000ULL
 #define LAYOUT_ACPI 0xe0000ULL       /* RSDP (found by scanning 0xe0000..0xfffff), then tables */
+#define LAYOUT_VMGENID 0xef000ULL    /* the VM generation ID: 16 bytes, reserved like the tables */
 #define LAYOUT_MPTABLE 0xf0000ULL    /* MP floating pointer (BIOS ROM area), then the table */
 #define LAYOUT_ACPI_END 0x100000ULL
 #define LAYOUT_HIMEM 0x100000ULL     /* kernels load here or above */
@@ -43,6 +44,7 @@
 
 #define IRQ_COM1 4
 #define IRQ_KEYBOARD 1
+#define IRQ_VMGENID 16 /* the GED's: first GSI past the ISA ones, edge-triggered, active high */
 
 #define VMM_MAX_CPUS 254 /* xAPIC IDs 0..253; 254 is the IOAPIC's, 255 broadcast */
 #define VMM_MIN_MEMORY (16 * MiB)

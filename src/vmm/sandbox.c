@@ -31,7 +31,7 @@ static const char *const API[] = {
     "epoll_wait", "epoll_pwait", "epoll_ctl", "epoll_create1", "poll", "ppoll", "select", "pselect6",
     "accept4", "accept", "sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown", "getsockopt", "setsockopt",
     "getsockname", "getpeername", "openat", "open", "fsync", "fdatasync", "rename", "renameat", "unlink",
-    "unlinkat", "access", "faccessat", "faccessat2", "ftruncate", "dup", "pipe2", NULL,
+    "unlinkat", "access", "faccessat", "faccessat2", "ftruncate", "dup", "pipe2", "flock", NULL,
 };
 
 static int allow(scmp_filter_ctx ctx, const char *const *names)

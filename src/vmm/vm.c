@@ -20,6 +20,7 @@
 #include "vmm/kvm.h"
 #include "vmm/layout.h"
 #include "vmm/metrics.h"
+#include "vmm/devices/vmgenid.h"
 #include "vmm/snapshot/snapshot.h"
 
 #define METRICS_PERIOD_US (60ull * 1000 * 1000) /* Firecracker flushes every minute */
@@ -111,6 +112,7 @@ static int load_guest(struct vm *vm, const struct vm_config *cfg, err_t *err)
   if (boot_write_cmdline(&vm->mem, &vm->kernel, vm->cmdline, err) < 0 ||
       mptable_write(&vm->mem, cfg->ncpus, err) < 0 ||
       acpi_write(&vm->mem, cfg->ncpus, vm->acpi_devs, vm->nslots, &vm->rsdp, err) < 0 ||
+      vmgenid_generate(&vm->mem, err) < 0 ||
       boot_write_gdt_and_page_tables(&vm->mem, lm, err) < 0)
     return -1;
   if (lm)

@@ -152,6 +152,8 @@ bool vm_is_paused(struct vm *vm);
  * the device loop stopped. */
 int vm_attach_virtio(struct vm *vm, const struct vm_config *cfg, err_t *err);
 void vm_release_virtio(struct vm *vm);
+/* Disk `index` (in --disk order) gets another image while the VM runs. */
+int vm_replace_disk(struct vm *vm, int index, const char *path, err_t *err);
 
 /* vCPUs: created and configured by vm_create(), run by vm_run(). */
 int vcpu_create(struct vm *vm, struct vcpu *v, int id, err_t *err);

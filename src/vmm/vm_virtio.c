@@ -117,6 +117,16 @@ int vm_attach_virtio(struct vm *vm, const struct vm_config *cfg, err_t *err)
   return build_cmdline(vm, cfg->cmdline, err);
 }
 
+int vm_replace_disk(struct vm *vm, int index, const char *path, err_t *err)
+{
+  if (index < 0 || index >= vm->ndisks)
+    return err_make(err, ENOENT, "the VM has no disk %d", index);
+  evloop_pause(&vm->loop);
+  int r = virtio_blk_replace(&vm->disks[index], path, err);
+  evloop_resume(&vm->loop);
+  return r;
+}
+
 void vm_release_virtio(struct vm *vm)
 {
   evloop_stop(&vm->loop);

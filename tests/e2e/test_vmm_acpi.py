@@ -1,6 +1,7 @@
 """The ACPI tables isola-vmm gives a guest are valid for ACPICA, the
 interpreter inside Linux: `--dump-acpi` writes them and `iasl -d`
 disassembles them without a checksum or AML error (issue #4)."""
+import re
 import subprocess
 
 import pytest
@@ -30,6 +31,11 @@ def test_iasl_disassembles_every_table(isola, tmp_path, cpus):
     dsdt = (tmp_path / "dsdt.dsl").read_text()
     assert 'EisaId ("PNP0501")' in dsdt and "IRQNoFlags ()\n                    {4}" in dsdt
     assert 'EisaId ("PNP0303")' in dsdt and "Name (_S5, Package (0x04)" in dsdt
+    # the VM generation ID (Linux's vmgenid) and the GED that announces a new one
+    assert 'Device (VGEN)' in dsdt and 'Name (_HID, "VMGENCTR")' in dsdt
+    assert re.search(r"Name \(ADDR, Package \(0x02\)\s*\{\s*0x000EF000,\s*Zero", dsdt), dsdt
+    assert 'Name (_HID, "ACPI0013"' in dsdt and "Method (_EVT, 1" in dsdt
+    assert re.search(r"If \(\(Arg0 == 0x10\)\)\s*\{\s*Notify \(\\_SB\.VGEN, 0x80\)", dsdt), dsdt
     madt = (tmp_path / "apic.dsl").read_text()
     assert madt.count("[Processor Local APIC]") == cpus
     assert "[I/O APIC]" in madt and "[Local APIC NMI]" in madt

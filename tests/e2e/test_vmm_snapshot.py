@@ -64,6 +64,16 @@ class Vmm:
         self.out.seek(0)
         return [int(n) for n in re.findall(r"isola-test: count (\d+)", self.out.read())]
 
+    def gens(self):
+        """The VM generation IDs the guest saw, in order, without repeats."""
+        self.out.flush()
+        self.out.seek(0)
+        seen = []
+        for g in re.findall(r"isola-test: count \d+ gen ([0-9a-f]+)", self.out.read()):
+            if not seen or seen[-1] != g:
+                seen.append(g)
+        return seen
+
     def wait_count(self, above, timeout=30):
         end = time.time() + timeout
         while time.time() < end:
@@ -199,6 +209,8 @@ def test_ten_clones_from_one_snapshot(booted, isola, tmp_path):
     assert a("PUT", "/snapshot/create", {"snapshot_path": str(tmp_path / "s.state"),
                                          "mem_file_path": str(tmp_path / "s.mem")})[0] == 204
     base = booted.counts()[-1]
+    parent = booted.gens()
+    assert len(parent) == 1 and parent[0] != "0" * 16, "a booted VM has one generation ID"
     booted.stop()
     clones = [Vmm(isola, tmp_path, "--restore", tmp_path / "s.state", "--mem-file", tmp_path / "s.mem",
                   name=f"clone{i}") for i in range(10)]
@@ -206,6 +218,9 @@ def test_ten_clones_from_one_snapshot(booted, isola, tmp_path):
         for c in clones:
             counts = c.wait_count(base + 1, timeout=60)
             assert counts[0] in (base, base + 1)
+        # each clone has a generation ID of its own (its kernel would reseed)
+        gens = [c.gens()[-1] for c in clones]
+        assert len(set(gens)) == 10 and parent[0] not in gens, (parent, gens)
         # the memory file is shared, never written: each clone's pages are its own
         assert (tmp_path / "s.mem").stat().st_size == 64 << 20
     finally:
@@ -408,3 +423,36 @@ def test_network_overrides_move_a_restored_nic_to_another_tap(isola, tmp_path, n
         peer.wait()
         r.terminate()
         r.wait(timeout=20)
+
+
+def test_patch_after_boot_moves_a_drive_to_another_image(isola, tmp_path):
+    a_img, b_img = tmp_path / "a.img", tmp_path / "b.img"
+    for p in (a_img, b_img):
+        p.write_bytes(bytes(1 << 20))
+    sock = tmp_path / "api.sock"
+    v = Vmm(isola, tmp_path, "--kernel", guest(isola, "vloop"), "--disk", f"{a_img},id=data", "--api-sock", sock)
+    try:
+        v.wait_sock(sock)
+        out = lambda: open(tmp_path / "vmm.out").read()
+        wait_for(lambda: len(rounds(out())) >= 3, "the guest did not go round")
+        for url, body, says in [
+                ("/drives/other", {"drive_id": "other", "path_on_host": str(b_img)}, "no drive `other`"),
+                ("/drives/data", {"drive_id": "data", "path_on_host": str(tmp_path / "none")}, "path_on_host: cannot open"),
+                ("/drives/data", {"drive_id": "data", "rate_limiter": {}}, "rate_limiter"),
+                ("/drives/data", {"drive_id": "data", "is_read_only": True}, "unknown field `is_read_only`"),
+                ("/network-interfaces/eth0", {"iface_id": "eth0"}, "no network interface `eth0`")]:
+            st, err = v.api("PATCH", url, body)
+            assert st == 400 and says in err["fault_message"], (url, err)
+        st = v.api("PATCH", "/drives/data", {"drive_id": "data", "path_on_host": str(b_img)})
+        assert st[0] == 204, st
+        at = rounds(out())[-1]
+        wait_for(lambda: rounds(out())[-1] > at + 3, "the guest stopped after the drive moved")
+        # the round that wrote to one image and read back from the other fails; no other
+        assert out().count("FAILED") <= 1, out()
+        assert b_img.read_bytes()[512:524] == b"vloop round ", "the guest now writes to the new image"
+        before = a_img.read_bytes()
+        time.sleep(0.3)
+        assert a_img.read_bytes() == before, "and no longer to the old one"
+        assert v.api("GET", "/vm/config")[1]["drives"][0]["path_on_host"] == str(b_img)
+    finally:
+        v.stop()

@@ -191,6 +191,14 @@ static struct reply put_machine_config(struct api *a, json_t *b, bool patch)
   return NO_CONTENT;
 }
 
+static int disk_index(struct vm_config *c, const char *id)
+{
+  for (int i = 0; i < c->ndisks; i++)
+    if (c->disks[i].id && !strcmp(c->disks[i].id, id))
+      return i;
+  return -1;
+}
+
 static struct reply put_drive(struct api *a, const char *id, json_t *b)
 {
   static const char *const known[] = {"drive_id", "path_on_host", "is_root_device", "is_read_only",
@@ -212,10 +220,7 @@ static struct reply put_drive(struct api *a, const char *id, json_t *b)
   if (!pc || !ic)
     return OUT_OF_MEMORY;
   struct vm_config *c = a->cfg;
-  int slot = -1;
-  for (int i = 0; i < c->ndisks; i++)
-    if (c->disks[i].id && !strcmp(c->disks[i].id, id))
-      slot = i;
+  int slot = disk_index(c, id);
   if (slot < 0) {
     if (c->ndisks + c->nnets >= VM_MAX_VIRTIO)
       return fault(400, "drive_id: a VM has at most %d virtio devices", VM_MAX_VIRTIO);
@@ -245,10 +250,7 @@ static struct reply put_net(struct api *a, const char *id, json_t *b)
     n.has_mac = true;
   }
   struct vm_config *c = a->cfg;
-  int slot = -1;
-  for (int i = 0; i < c->nnets; i++)
-    if (c->nets[i].id && !strcmp(c->nets[i].id, id))
-      slot = i; /* PUT again: replaced, as a drive is */
+  int slot = devices_find_net(c, id); /* PUT again: replaced, as a drive is */
   if (slot < 0 && c->ndisks + c->nnets >= VM_MAX_VIRTIO)
     return fault(400, "iface_id: a VM has at most %d virtio devices", VM_MAX_VIRTIO);
   n.tap = own(a, tap);
@@ -276,6 +278,55 @@ static struct reply put_vsock(struct api *a, json_t *b)
 }
 
 /* ---- running ---- */
+
+/* After boot Firecracker lets a drive take another image (and its rate
+ * limiter change). */
+static struct reply patch_drive_running(struct api *a, const char *id, json_t *b)
+{
+  static const char *const known[] = {"drive_id", "path_on_host", "rate_limiter", NULL};
+  struct reply r;
+  const char *did = NULL, *path = NULL;
+  if (known_fields(b, known, &r) < 0 || str_field(b, "drive_id", true, &did, &r) < 0 ||
+      str_field(b, "path_on_host", false, &path, &r) < 0)
+    return r;
+  if (strcmp(did, id))
+    return fault(400, "drive_id: `%s` differs from the path's `%s`", did, id);
+  int i = disk_index(a->cfg, id);
+  if (i < 0)
+    return fault(400, "drive_id: the microVM has no drive `%s`", id);
+  if (json_object_get(b, "rate_limiter"))
+    return fault(400, "rate_limiter: rate limiting is not built yet");
+  if (!path)
+    return NO_CONTENT;
+  const char *pc = own(a, path);
+  if (!pc)
+    return OUT_OF_MEMORY;
+  err_t err = NULL;
+  if (vm_replace_disk(a->vm, i, path, &err) < 0) {
+    r = fault(400, "path_on_host: %s", err_msg(err));
+    err_free(&err);
+    return r;
+  }
+  a->cfg->disks[i].path = pc;
+  return NO_CONTENT;
+}
+
+static struct reply patch_net_running(struct api *a, const char *id, json_t *b)
+{
+  static const char *const known[] = {"iface_id", "rx_rate_limiter", "tx_rate_limiter", NULL};
+  struct reply r;
+  const char *iid = NULL;
+  if (known_fields(b, known, &r) < 0 || str_field(b, "iface_id", true, &iid, &r) < 0)
+    return r;
+  if (strcmp(iid, id))
+    return fault(400, "iface_id: `%s` differs from the path's `%s`", iid, id);
+  if (devices_find_net(a->cfg, id) < 0)
+    return fault(400, "iface_id: the microVM has no network interface `%s`", id);
+  if (json_object_get(b, "rx_rate_limiter") || json_object_get(b, "tx_rate_limiter"))
+    return fault(400, "%s: rate limiting is not built yet",
+                 json_object_get(b, "rx_rate_limiter") ? "rx_rate_limiter" : "tx_rate_limiter");
+  return NO_CONTENT;
+}
 
 static const char *state_name(struct api *a)
 {
@@ -491,6 +542,10 @@ static struct reply route(struct api *a, const char *method, const char *url, js
     return put_snapshot_create(a, body);
   if (put && !strcmp(url, "/logger"))
     return NO_CONTENT; /* isola-vmm logs to stderr; --log-level sets the level */
+  if (patch && a->started && !strncmp(url, "/drives/", 8) && url[8])
+    return patch_drive_running(a, url + 8, body);
+  if (patch && a->started && !strncmp(url, "/network-interfaces/", 20) && url[20])
+    return patch_net_running(a, url + 20, body);
   bool preboot_path = !strcmp(url, "/boot-source") || !strcmp(url, "/machine-config") ||
                       !strncmp(url, "/drives/", 8) || !strncmp(url, "/network-interfaces/", 20) ||
                       !strcmp(url, "/vsock") || !strcmp(url, "/entropy") || !strcmp(url, "/snapshot/load");
@@ -506,6 +561,8 @@ static struct reply route(struct api *a, const char *method, const char *url, js
     return put_drive(a, url + 8, body);
   if (put && !strncmp(url, "/network-interfaces/", 20) && url[20])
     return put_net(a, url + 20, body);
+  if (patch && !strncmp(url, "/network-interfaces/", 20) && url[20])
+    return fault(400, "PATCH %s: network interfaces are patched once the microVM runs", url);
   if (put && !strcmp(url, "/vsock"))
     return put_vsock(a, body);
   if (put && !strcmp(url, "/entropy")) {

@@ -90,9 +90,9 @@ static int emit(struct writer *w, void *table, uint32_t len, size_t sum_at, uint
   uint8_t *b = table;
   b[sum_at] = 0;
   b[sum_at] = (uint8_t)-boot_checksum(b, len);
-  if (w->next + len > LAYOUT_MPTABLE)
+  if (w->next + len > LAYOUT_VMGENID)
     return err_make(err, E2BIG, "the ACPI tables do not fit below 0x%llx",
-                    (unsigned long long)LAYOUT_MPTABLE);
+                    (unsigned long long)LAYOUT_VMGENID);
   *addr = w->next;
   w->next = (w->next + len + 15) & ~15ULL;
   return guest_mem_write(w->gm, *addr, b, len, err);
@@ -120,6 +120,31 @@ static void virtio_devices(struct aml *sb, const struct acpi_mmio_dev *devs, int
   }
 }
 
+/* The VM generation ID (Microsoft's "Virtual Machine Generation ID" spec,
+ * Linux's drivers/virt/vmgenid.c): 16 bytes at LAYOUT_VMGENID that change
+ * when a snapshot is restored, and a Generic Event Device (ACPI 6.4
+ * §5.6.9) whose interrupt makes the kernel look (Notify 0x80), so that
+ * clones reseed their random number generators. */
+static void vmgenid_devices(struct aml *sb)
+{
+  uint8_t crs[] = {0x89, 0x06, 0x00, 0x03, 0x01, 0, 0, 0, 0, /* Interrupt: consumer, edge, high */
+                   0x79, 0x00};
+  uint32_t gsi = IRQ_VMGENID;
+  memcpy(crs + 5, &gsi, 4);
+  const uint64_t addr[] = {LAYOUT_VMGENID & 0xffffffff, LAYOUT_VMGENID >> 32};
+  struct aml gen = {0}, ged = {0};
+  aml_name_string(&gen, "_HID", "VMGENCTR");
+  aml_name_string(&gen, "_CID", "VM_Gen_Counter");
+  aml_name_string(&gen, "_DDN", "VM_Gen_Counter");
+  aml_name_package(&gen, "ADDR", addr, 2);
+  aml_device(sb, "VGEN", &gen);
+  aml_name_string(&ged, "_HID", "ACPI0013");
+  aml_name_int(&ged, "_UID", 0);
+  aml_name_buffer(&ged, "_CRS", crs, sizeof(crs));
+  aml_evt_notify(&ged, IRQ_VMGENID, "VGEN", 0x80);
+  aml_device(sb, "GED_", &ged);
+}
+
 static int write_dsdt(struct writer *w, const struct acpi_mmio_dev *devs, int ndevs,
                       uint64_t *addr, err_t *err)
 {
@@ -133,7 +158,7 @@ static int write_dsdt(struct writer *w, const struct acpi_mmio_dev *devs, int nd
                                     0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01,
                                     0x22, 0x02, 0x00, /* IRQ 1 */
                                     0x79, 0x00};
-  static const uint8_t s5[] = {5, 0, 0, 0};
+  static const uint64_t s5[] = {5, 0, 0, 0};
   struct aml com1 = {0}, kbd = {0}, sb = {0}, body = {0};
   aml_name_eisaid(&com1, "_HID", "PNP0501");
   aml_name_int(&com1, "_UID", 0);
@@ -144,8 +169,9 @@ static int write_dsdt(struct writer *w, const struct acpi_mmio_dev *devs, int nd
   aml_device(&sb, "COM1", &com1);
   aml_device(&sb, "PS2K", &kbd);
   virtio_devices(&sb, devs, ndevs);
+  vmgenid_devices(&sb);
   aml_scope(&body, "\\_SB_", &sb);
-  aml_name_package(&body, "_S5_", s5, sizeof(s5));
+  aml_name_package(&body, "_S5_", s5, sizeof(s5) / sizeof(s5[0]));
   if (body.overflow)
     return err_make(err, E2BIG, "the DSDT does not fit its buffer");
   struct {

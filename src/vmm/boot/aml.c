@@ -5,7 +5,8 @@
 enum {
   AML_ZERO = 0x00, AML_ONE = 0x01, AML_NAME = 0x08, AML_BYTE = 0x0a, AML_WORD = 0x0b,
   AML_DWORD = 0x0c, AML_STRING = 0x0d, AML_QWORD = 0x0e, AML_SCOPE = 0x10, AML_BUFFER = 0x11, AML_PACKAGE = 0x12,
-  AML_EXT = 0x5b, AML_DEVICE = 0x82, AML_ROOT = 0x5c,
+  AML_EXT = 0x5b, AML_DEVICE = 0x82, AML_ROOT = 0x5c, AML_METHOD = 0x14, AML_IF = 0xa0,
+  AML_LEQUAL = 0x93, AML_ARG0 = 0x68, AML_NOTIFY = 0x86, AML_DUAL_NAME = 0x2e,
 };
 
 static void put(struct aml *a, const void *p, size_t n)
@@ -110,7 +111,7 @@ void aml_name_buffer(struct aml *a, const char *name, const uint8_t *data, size_
   put(a, data, n);
 }
 
-void aml_name_package(struct aml *a, const char *name, const uint8_t *vals, size_t n)
+void aml_name_package(struct aml *a, const char *name, const uint64_t *vals, size_t n)
 {
   struct aml body = {0};
   put8(&body, (uint8_t)n);
@@ -144,4 +145,30 @@ void aml_scope(struct aml *a, const char *path, const struct aml *body)
   put_nameseg(a, path + root);
   put(a, body->buf, body->len);
   a->overflow |= body->overflow;
+}
+
+void aml_evt_notify(struct aml *a, uint32_t gsi, const char *dev, uint8_t code)
+{
+  struct aml notify = {0}, cond = {0};
+  put8(&notify, AML_NOTIFY);
+  put8(&notify, AML_ROOT);
+  put8(&notify, AML_DUAL_NAME);
+  put_nameseg(&notify, "_SB_");
+  put_nameseg(&notify, dev);
+  put_int(&notify, code);
+  put8(&cond, AML_LEQUAL);
+  put8(&cond, AML_ARG0);
+  put_int(&cond, gsi);
+  size_t if_body = cond.len + notify.len;
+  struct aml ifop = {0};
+  put8(&ifop, AML_IF);
+  put_pkglen(&ifop, if_body);
+  put(&ifop, cond.buf, cond.len);
+  put(&ifop, notify.buf, notify.len);
+  put8(a, AML_METHOD);
+  put_pkglen(a, 4 + 1 + ifop.len);
+  put_nameseg(a, "_EVT");
+  put8(a, 1); /* one argument, not serialized */
+  put(a, ifop.buf, ifop.len);
+  a->overflow |= ifop.overflow;
 }

@@ -111,14 +111,21 @@ int devices_from_json(json_t *j, struct vm_config *c, const char *where, err_t *
   return 0;
 }
 
-int devices_override_tap(struct vm_config *c, const char *id, const char *tap, err_t *err)
+int devices_find_net(const struct vm_config *c, const char *id)
 {
   for (int i = 0; i < c->nnets; i++) {
     char buf[16];
-    if (!strcmp(iface_id(&c->nets[i], i, buf), id)) {
-      c->nets[i].tap = tap;
-      return 0;
-    }
+    if (!strcmp(iface_id(&c->nets[i], i, buf), id))
+      return i;
   }
-  return err_make(err, ENOENT, "the snapshot has no network interface `%s`", id);
+  return -1;
+}
+
+int devices_override_tap(struct vm_config *c, const char *id, const char *tap, err_t *err)
+{
+  int i = devices_find_net(c, id);
+  if (i < 0)
+    return err_make(err, ENOENT, "the snapshot has no network interface `%s`", id);
+  c->nets[i].tap = tap;
+  return 0;
 }

@@ -25,6 +25,10 @@ int devices_from_json(json_t *j, struct vm_config *c, const char *where, err_t *
 /* "02:00:00:00:00:01" into bytes; -1 when it is not one. */
 int devices_parse_mac(const char *s, uint8_t mac[6]);
 
+/* The index of interface `id` (its API id, or ethN for one from the
+ * command line), or -1. */
+int devices_find_net(const struct vm_config *c, const char *id);
+
 /* Points interface `iface_id` at another tap (Firecracker's
  * network_overrides); -1 when no interface has that id. */
 int devices_override_tap(struct vm_config *c, const char *iface_id, const char *tap, err_t *err);

@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "vmm/devices/vmgenid.h"
 #include "vmm/metrics.h"
 #include "vmm/snapshot/devices.h"
 #include "vmm/vm.h"
@@ -458,6 +459,8 @@ int snapshot_restore(struct vm *vm, const char *state_path, err_t *err)
     return err_context(err, "cannot restore `%s`", state_path);
   if (vm->has_vsock)
     virtio_vsock_restored(&vm->vsock);
+  if (vmgenid_changed(&vm->mem, vm->vm_fd, err) < 0) /* a clone is not its parent */
+    return -1;
   vm->restored = true;
   return 0;
 }

@@ -243,31 +243,45 @@ static const struct virtio_dev_ops blk_ro_ops = {
     .reset = reset,
 };
 
+/* Opens and locks a disk image; its size in sectors. */
+static int open_image(const char *path, bool ro, struct stat *st, uint64_t *sectors, err_t *err)
+{
+  int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  if (fd < 0)
+    return err_sys(err, "cannot open disk `%s`%s", path,
+                   !ro && (errno == EACCES || errno == EROFS) ? " for writing (add ,ro?)" : "");
+  uint64_t bytes = 0;
+  if (flock(fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+    err_sys(err, "disk `%s` is in use by another VM (its lock is held)", path);
+  else if (fstat(fd, st) < 0)
+    err_sys(err, "cannot stat disk `%s`", path);
+  else if (S_ISBLK(st->st_mode) && ioctl(fd, BLKGETSIZE64, &bytes) < 0)
+    err_sys(err, "cannot read the size of block device `%s`", path);
+  else if (!S_ISBLK(st->st_mode) && !S_ISREG(st->st_mode))
+    err_make(err, EINVAL, "disk `%s` is neither a regular file nor a block device", path);
+  else {
+    if (S_ISREG(st->st_mode))
+      bytes = (uint64_t)st->st_size;
+    if (bytes % SECTOR)
+      log_warn("disk `%s`: its last %llu bytes are not a whole 512-byte sector; the guest "
+               "does not see them", path, (unsigned long long)(bytes % SECTOR));
+    *sectors = bytes / SECTOR;
+    return fd;
+  }
+  close(fd);
+  return -1;
+}
+
 int virtio_blk_open(struct virtio_blk *b, const struct virtio_blk_config *cfg, err_t *err)
 {
   memset(b, 0, sizeof(*b));
   b->io.event_fd = -1;
   b->ro = cfg->ro;
-  b->fd = open(cfg->path, (cfg->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-  if (b->fd < 0)
-    return err_sys(err, "cannot open disk `%s`%s", cfg->path,
-                   !cfg->ro && (errno == EACCES || errno == EROFS) ? " for writing (add ,ro?)" : "");
-  if (flock(b->fd, (cfg->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
-    return err_sys(err, "disk `%s` is in use by another VM (its lock is held)", cfg->path);
   struct stat st;
-  if (fstat(b->fd, &st) < 0)
-    return err_sys(err, "cannot stat disk `%s`", cfg->path);
-  uint64_t bytes = (uint64_t)st.st_size;
+  b->fd = open_image(cfg->path, cfg->ro, &st, &b->sectors, err);
+  if (b->fd < 0)
+    return -1;
   bool block_dev = S_ISBLK(st.st_mode);
-  if (block_dev && ioctl(b->fd, BLKGETSIZE64, &bytes) < 0)
-    return err_sys(err, "cannot read the size of block device `%s`", cfg->path);
-  if (!block_dev && !S_ISREG(st.st_mode))
-    return err_make(err, EINVAL, "disk `%s` is neither a regular file nor a block device",
-                    cfg->path);
-  if (bytes % SECTOR)
-    log_warn("disk `%s`: its last %llu bytes are not a whole 512-byte sector; the guest "
-             "does not see them", cfg->path, (unsigned long long)(bytes % SECTOR));
-  b->sectors = bytes / SECTOR;
   if (cfg->id && strlen(cfg->id) > VIRTIO_BLK_ID_BYTES)
     return err_make(err, EINVAL, "disk id `%s` is longer than %d bytes", cfg->id,
                     VIRTIO_BLK_ID_BYTES);
@@ -284,6 +298,21 @@ int virtio_blk_open(struct virtio_blk *b, const struct virtio_blk_config *cfg, e
     b->free = &b->slots[i];
   }
   return blkio_open(&b->io, b->fd, block_dev, VIRTIO_BLK_QUEUE, !cfg->sync_io, done, b, err);
+}
+
+int virtio_blk_replace(struct virtio_blk *b, const char *path, err_t *err)
+{
+  struct stat st;
+  uint64_t sectors;
+  int fd = open_image(path, b->ro, &st, &sectors, err);
+  if (fd < 0)
+    return -1;
+  close(b->fd); /* the paused loop has nothing in flight on it */
+  b->fd = b->io.fd = fd;
+  b->io.block_dev = S_ISBLK(st.st_mode);
+  b->sectors = sectors;
+  virtio_mmio_config_changed(b->m);
+  return 0;
 }
 
 const struct virtio_dev_ops *virtio_blk_ops(const struct virtio_blk *b)

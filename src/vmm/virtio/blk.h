@@ -39,6 +39,11 @@ int virtio_blk_open(struct virtio_blk *b, const struct virtio_blk_config *cfg, e
 /* The ops to put behind a transport (read-only disks offer F_RO); set
  * b->m to that transport before the guest runs. */
 const struct virtio_dev_ops *virtio_blk_ops(const struct virtio_blk *b);
+/* Put another image behind the disk (Firecracker's PATCH /drives/{id});
+ * only while the device loop is paused (its quiesce hook finished the old
+ * image's I/O).  The new one is opened and locked the same way, and the
+ * guest is told its capacity may have changed. */
+int virtio_blk_replace(struct virtio_blk *b, const char *path, err_t *err);
 void virtio_blk_close(struct virtio_blk *b);
 /* The io_uring completion eventfd for the device loop, or -1. */
 int virtio_blk_event_fd(const struct virtio_blk *b);

@@ -283,6 +283,15 @@ void virtio_mmio_flush(struct virtio_mmio *m)
   pthread_mutex_unlock(&m->lock);
 }
 
+void virtio_mmio_config_changed(struct virtio_mmio *m)
+{
+  pthread_mutex_lock(&m->lock);
+  m->config_generation++;
+  m->int_status |= INT_CONFIG_CHANGE;
+  update_irq(m);
+  pthread_mutex_unlock(&m->lock);
+}
+
 void virtio_mmio_broken(struct virtio_mmio *m, const char *why)
 {
   pthread_mutex_lock(&m->lock);

@@ -92,6 +92,10 @@ void virtio_mmio_flush(struct virtio_mmio *m);
 /* Whether `queue` is set up and the driver is running. */
 bool virtio_mmio_queue_live(struct virtio_mmio *m, int queue);
 
+/* Device side: its configuration changed (new generation, and a
+ * configuration-change interrupt, §2.5.1). */
+void virtio_mmio_config_changed(struct virtio_mmio *m);
+
 /* Device side: the device found the driver's data malformed. */
 void virtio_mmio_broken(struct virtio_mmio *m, const char *why);
 
