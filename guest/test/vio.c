@@ -274,14 +274,6 @@ static void bench_net(struct vdev *d, uint64_t n)
   check(done == n, "bench: net");
 }
 
-/* vsock: 44-byte headers, §5.10.6. */
-struct vs_hdr {
-  uint64_t src_cid, dst_cid;
-  uint32_t src_port, dst_port, len;
-  uint16_t type, op;
-  uint32_t flags, buf_alloc, fwd_cnt;
-} __attribute__((packed));
-enum { REQUEST = 1, RESPONSE, RST, SHUTDOWN, RW, CREDIT_UPDATE };
 static uint8_t vs_rx[4][512];
 static uint64_t my_cid;
 static uint32_t fwd;

@@ -72,6 +72,15 @@ bool vq_wait(struct vdev *d, struct vq *q, uint32_t ms);
 /* One request, waited for: the bytes the device wrote, or -1 on timeout. */
 int64_t vq_call(struct vdev *d, struct vq *q, const struct vbuf *b, int n);
 
+/* vsock packets: 44-byte headers and operations, §5.10.6. */
+struct vs_hdr {
+  uint64_t src_cid, dst_cid;
+  uint32_t src_port, dst_port, len;
+  uint16_t type, op;
+  uint32_t flags, buf_alloc, fwd_cnt;
+} __attribute__((packed));
+enum { REQUEST = 1, RESPONSE, RST, SHUTDOWN, RW, CREDIT_UPDATE };
+
 /* Interrupt set-up shared by the devices: the PIT as a clock for timeouts. */
 void virtio_irq_setup(void);
 extern volatile uint64_t virtio_ticks; /* milliseconds since virtio_irq_setup() */

@@ -28,14 +28,7 @@ static void wait_ms(uint64_t ms)
     __asm__ volatile("sti; hlt; cli");
 }
 
-/* ---- vsock (§5.10.6) ---- */
-struct vs_hdr {
-  uint64_t src_cid, dst_cid;
-  uint32_t src_port, dst_port, len;
-  uint16_t type, op;
-  uint32_t flags, buf_alloc, fwd_cnt;
-} __attribute__((packed));
-enum { REQUEST = 1, RESPONSE, RST, SHUTDOWN, RW };
+/* ---- vsock ---- */
 
 static void vs_send(uint16_t op, const char *p, uint32_t len)
 {

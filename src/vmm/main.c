@@ -17,6 +17,7 @@
 #include "vmm/api/api.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
+#include "vmm/jail.h"
 #include "vmm/layout.h"
 #include "vmm/metrics.h"
 #include "vmm/sandbox.h"
@@ -34,6 +35,7 @@ static void usage(FILE *out)
         "                 [--disk PATH[,ro][,id=NAME]]... [--net tap=NAME[,mac=MAC]]...\n"
         "                 [--vsock cid=N,uds=PATH] [--virtio-console PATH] [--rng]\n"
         "       " PROG " --api-sock PATH | --config-file FILE | --restore STATE --mem-file MEM\n"
+        "       " PROG " --jail DIR [--jail-uid N --jail-gid N] ... (paths inside DIR)\n"
         "\n"
         "A KVM microVM monitor: one guest per process, its serial console (COM1)\n"
         "on stdin/stdout.  Exits 0 when the guest powers off or resets, 1 on a\n"
@@ -78,6 +80,15 @@ static void usage(FILE *out)
         "  --describe-metrics  print every metric and what it counts\n"
         "  --no-seccomp     no per-thread seccomp filters (vCPU, device loop, API\n"
         "                   threads): for debugging only\n"
+        "  --jail DIR       run jailed, as Firecracker's jailer does: a cgroup\n"
+        "                   isola/vmm-ID, a mount namespace rooted at DIR with\n"
+        "                   only /dev/kvm and /dev/net/tun, then the uid/gid below;\n"
+        "                   every path given is then inside DIR\n"
+        "  --jail-id ID     the jail's name (default: the PID)\n"
+        "  --jail-uid N, --jail-gid N  the user and group to run as (default 0)\n"
+        "  --jail-netns F   join the network namespace F (/run/netns/NAME) first\n"
+        "  --jail-cgroup FILE=VALUE  a cgroup limit, e.g. memory.limit_in_bytes=512M\n"
+        "                   or cpu.max=\"50000 100000\" (repeatable)\n"
         "  --log-level L    error, warn, info (default) or debug, on stderr\n"
         "  --dump-acpi DIR  write the guest's ACPI tables to DIR/<sig>.dat (for\n"
         "                   `iasl -d`) and exit without running the guest\n"
@@ -115,6 +126,9 @@ int main(int argc, char **argv)
       {"mem-file", required_argument, NULL, 'M'},  {"restore-paused", no_argument, NULL, 'P'},
       {"metrics-path", required_argument, NULL, 'T'}, {"describe-metrics", no_argument, NULL, 'd'},
       {"no-seccomp", no_argument, NULL, 'Z'},
+      {"jail", required_argument, NULL, 'J'},      {"jail-id", required_argument, NULL, 'I'},
+      {"jail-uid", required_argument, NULL, 'U'},  {"jail-gid", required_argument, NULL, 'G'},
+      {"jail-netns", required_argument, NULL, 'E'}, {"jail-cgroup", required_argument, NULL, 'Q'},
       {"version", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -129,7 +143,8 @@ int main(int argc, char **argv)
   };
   long n;
   int c;
-  const char *api_sock = NULL, *config_file = NULL;
+  const char *api_sock = NULL, *config_file = NULL, *metrics_path = NULL;
+  struct jail_config jail = {0};
   bool no_api = false;
   log_open(PROG, NULL, LOG_FORMAT_TEXT, NULL);
   log_set_level(LOG_LEVEL_INFO);
@@ -182,9 +197,19 @@ int main(int argc, char **argv)
     case 'P': cfg.restore_paused = true; break;
     case 'd': metrics_describe(stdout); return 0;
     case 'Z': sandbox_enabled = false; break;
-    case 'T': {
+    case 'T': metrics_path = optarg; break;
+    case 'J': jail.dir = optarg; break;
+    case 'I': jail.id = optarg; break;
+    case 'E': jail.netns = optarg; break;
+    case 'U':
+    case 'G':
+      if (parse_num(c == 'U' ? "jail-uid" : "jail-gid", optarg, 0, 0x7fffffff, &n) < 0)
+        return 2;
+      *(c == 'U' ? &jail.uid : &jail.gid) = (uid_t)n;
+      break;
+    case 'Q': {
       _cleanup_err_ err_t e = NULL;
-      if (metrics_open(optarg, &e) < 0) {
+      if (jail_add_cgroup(&jail, optarg, &e) < 0) {
         log_err(e);
         return 2;
       }
@@ -208,6 +233,24 @@ int main(int argc, char **argv)
     return 2;
   }
   _cleanup_err_ err_t err = NULL;
+  if (!jail.dir && (jail.id || jail.netns || jail.uid || jail.gid || jail.ncgroup)) {
+    log_error("--jail-id, --jail-uid, --jail-gid, --jail-netns and --jail-cgroup go with --jail DIR");
+    return 2;
+  }
+  if (jail.dir) {
+    int status;
+    int r = jail_enter(&jail, &status, &err);
+    if (r < 0) {
+      log_err(err);
+      return 1;
+    }
+    if (r == 1)
+      return status; /* the supervising parent: the jailed VMM has ended */
+  }
+  if (metrics_path && metrics_open(metrics_path, &err) < 0) {
+    log_err(err);
+    return 2;
+  }
   if (no_api && api_sock) {
     log_error("--no-api and --api-sock contradict each other");
     return 2;

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from harness.vmm import guest
+from harness.vmm import guest, wait_for
 
 
 class Api:
@@ -307,15 +307,6 @@ def rounds(text):
     return [int(n) for n in re.findall(r"vloop: round (\d+) ok", text)]
 
 
-def wait_for(pred, what, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(what)
-
-
 def unix_echo(path):
     """A host program behind the guest's vsock port: echoes every line."""
     srv = socket.socket(socket.AF_UNIX)
@@ -456,3 +447,74 @@ def test_patch_after_boot_moves_a_drive_to_another_image(isola, tmp_path):
         assert v.api("GET", "/vm/config")[1]["drives"][0]["path_on_host"] == str(b_img)
     finally:
         v.stop()
+
+
+def curl(sock, method, url, body):
+    """The getting-started guide's way: curl -X METHOD --unix-socket S --data BODY."""
+    r = subprocess.run(["curl", "-sS", "-X", method, "--unix-socket", str(sock), "--data", body,
+                        "-o", "/dev/stderr", "-w", "%{http_code}", f"http://localhost/{url}"],
+                       capture_output=True, text=True, timeout=30)
+    return int(r.stdout), r.stderr
+
+
+def test_the_getting_started_guide_with_curl(isola, tmp_path, netns):
+    """Firecracker's getting-started and snapshotting guides, their curl
+    commands unchanged but for the files: logger, boot-source, a root
+    drive, a NIC on a tap, InstanceStart; then pause, a Full snapshot to
+    ./snapshot_file and ./mem_file, and a load with resume_vm false
+    followed by PATCH /vm Resumed."""
+    netns.run(["ip", "tuntap", "add", "isltapG", "mode", "tap"], check=True)
+    netns.run(["ip", "link", "set", "isltapG", "up"], check=True)
+    rootfs = tmp_path / "rootfs.ext4"
+    rootfs.write_bytes(bytes(1 << 20))
+    (tmp_path / "firecracker.log").touch()
+    sock = tmp_path / "firecracker.socket"
+    vm = netns.popen([isola.bin("isola-vmm"), "--api-sock", sock], cwd=tmp_path, stdout=open(tmp_path / "a.out", "w"),
+                     stderr=subprocess.PIPE, text=True)
+    out = lambda name: open(tmp_path / name).read()
+    try:
+        wait_for(sock.exists, "no API socket")
+        kernel = guest(isola, "vloop")
+        steps = [
+            ("PUT", "logger", json.dumps({"level": "Debug", "log_path": str(tmp_path / "firecracker.log"),
+                                          "show_level": True, "show_log_origin": True})),
+            ("PUT", "boot-source", json.dumps({"kernel_image_path": str(kernel),
+                                               "boot_args": "console=ttyS0 reboot=k panic=1 pci=off"})),
+            ("PUT", "machine-config", '{"vcpu_count": 1, "mem_size_mib": 128}'),
+            ("PUT", "drives/rootfs", json.dumps({"drive_id": "rootfs", "path_on_host": str(rootfs),
+                                                 "is_root_device": True, "is_read_only": False})),
+            ("PUT", "network-interfaces/net1", json.dumps({"iface_id": "net1", "guest_mac": "06:00:AC:10:00:02",
+                                                           "host_dev_name": "isltapG"})),
+            ("PUT", "actions", '{"action_type": "InstanceStart"}')]
+        for method, url, body in steps:
+            code, resp = curl(sock, method, url, body)
+            assert code == 204, (url, resp)
+        wait_for(lambda: len(rounds(out("a.out"))) >= 3, "the guest did not go round")
+        assert "net" in out("a.out") and "blk" in out("a.out")
+        code, resp = curl(sock, "PATCH", "vm", '{"state": "Paused"}')
+        assert code == 204, resp
+        code, resp = curl(sock, "PUT", "snapshot/create",
+                          '{"snapshot_type": "Full", "snapshot_path": "./snapshot_file", "mem_file_path": "./mem_file"}')
+        assert code == 204, resp
+        assert (tmp_path / "snapshot_file").exists() and (tmp_path / "mem_file").stat().st_size == 128 << 20
+    finally:
+        vm.terminate()
+        vm.wait(timeout=20)
+    sock2 = tmp_path / "firecracker2.socket"
+    vm2 = netns.popen([isola.bin("isola-vmm"), "--api-sock", sock2], cwd=tmp_path, stdout=open(tmp_path / "b.out", "w"),
+                      stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(sock2.exists, "no API socket")
+        code, resp = curl(sock2, "PUT", "snapshot/load",
+                          '{"snapshot_path": "./snapshot_file", "mem_backend": {"backend_path": "./mem_file", '
+                          '"backend_type": "File"}, "enable_diff_snapshots": true, "resume_vm": false}')
+        assert code == 204, resp
+        time.sleep(0.3)
+        assert rounds(out("b.out")) == [], "loaded paused"
+        code, resp = curl(sock2, "PATCH", "vm", '{"state": "Resumed"}')
+        assert code == 204, resp
+        wait_for(lambda: len(rounds(out("b.out"))) >= 3, "the restored guest did not go round")
+        assert "FAILED" not in out("b.out")
+    finally:
+        vm2.terminate()
+        vm2.wait(timeout=20)

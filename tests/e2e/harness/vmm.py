@@ -4,6 +4,7 @@ host's KVM (PVM or hardware virtualization)."""
 import os
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,6 @@ def start(build, kernel, *args, **kw):
 def read_until(proc, marker, timeout=60):
     """Read the console until `marker` appears; returns everything read."""
     import select
-    import time
     buf = b""
     end = time.monotonic() + timeout
     fd = proc.stdout.fileno()
@@ -90,3 +90,13 @@ def kvm_supported_cpuid(leaf, index=0):
         if fn == leaf and idx == index:
             return a, b, c, d
     return None
+
+
+def wait_for(pred, what, timeout=30):
+    """Poll pred() until it holds; AssertionError(what) after timeout s."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(what)
