@@ -237,6 +237,21 @@ int main(int argc, char **argv)
     log_error("--jail-id, --jail-uid, --jail-gid, --jail-netns and --jail-cgroup go with --jail DIR");
     return 2;
   }
+  if (no_api && api_sock) {
+    log_error("--no-api and --api-sock contradict each other");
+    return 2;
+  }
+  if (!cfg.restore_state != !cfg.restore_mem) {
+    log_error("--restore STATE goes with --mem-file MEM (the snapshot's two files)");
+    return 2;
+  }
+  if (cfg.restore_state &&
+      (cfg.ndisks || cfg.nnets || cfg.vsock.cid || cfg.rng || cfg.virtio_console || cfg.kernel)) {
+    log_error("--restore brings the snapshot's kernel and devices; drop --kernel, --disk, --net, "
+              "--vsock, --rng and --virtio-console");
+    return 2;
+  }
+  /* the arguments are sound: from here on, paths are inside the jail */
   if (jail.dir) {
     int status;
     int r = jail_enter(&jail, &status, &err);
@@ -251,21 +266,8 @@ int main(int argc, char **argv)
     log_err(err);
     return 2;
   }
-  if (no_api && api_sock) {
-    log_error("--no-api and --api-sock contradict each other");
-    return 2;
-  }
-  if (!cfg.restore_state != !cfg.restore_mem) {
-    log_error("--restore STATE goes with --mem-file MEM (the snapshot's two files)");
-    return 2;
-  }
   _cleanup_json_ json_t *snap_devices = NULL;
   if (cfg.restore_state) {
-    if (cfg.ndisks || cfg.nnets || cfg.vsock.cid || cfg.rng || cfg.virtio_console || cfg.kernel) {
-      log_error("--restore brings the snapshot's kernel and devices; drop --kernel, --disk, --net, "
-                "--vsock, --rng and --virtio-console");
-      return 2;
-    }
     if (snapshot_read_config(cfg.restore_state, &cfg, &snap_devices, &err) < 0) {
       log_err(err);
       return 2;

@@ -69,7 +69,8 @@ class Vmm:
         self.out.flush()
         self.out.seek(0)
         seen = []
-        for g in re.findall(r"isola-test: count \d+ gen ([0-9a-f]+)", self.out.read()):
+        # whole lines only: the guest may be writing (or paused in) the last one
+        for g in re.findall(r"isola-test: count \d+ gen ([0-9a-f]{16})\n", self.out.read()):
             if not seen or seen[-1] != g:
                 seen.append(g)
         return seen
