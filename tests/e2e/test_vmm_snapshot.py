@@ -519,3 +519,22 @@ def test_the_getting_started_guide_with_curl(isola, tmp_path, netns):
     finally:
         vm2.terminate()
         vm2.wait(timeout=20)
+
+
+def test_a_vsock_the_guest_never_drove_restores_quietly(isola, tmp_path):
+    """The transport reset goes only to a running vsock driver: a guest that
+    never set the device up had no connections, and no warning is due."""
+    sock = tmp_path / "api.sock"
+    v = Vmm(isola, tmp_path, "--kernel", guest(isola, "count"), "--memory", "32", "--vsock",
+            f"cid=5,uds={tmp_path / 'v.sock'}", "--api-sock", sock)
+    v.wait_sock(sock)
+    v.wait_count(1)
+    assert v.api("PATCH", "/vm", {"state": "Paused"})[0] == 204
+    assert v.api("PUT", "/snapshot/create", {"snapshot_path": str(tmp_path / "s.state"),
+                                             "mem_file_path": str(tmp_path / "s.mem")})[0] == 204
+    v.stop()
+    r = Vmm(isola, tmp_path, "--restore", tmp_path / "s.state", "--mem-file", tmp_path / "s.mem", name="r")
+    r.wait_count(1)
+    r.p.terminate()
+    _, err = r.p.communicate(timeout=20)
+    assert "vsock" not in err, err

@@ -207,6 +207,8 @@ static void on_listen(void *ctx, uint32_t events)
 void virtio_vsock_restored(struct virtio_vsock *v)
 {
   v->seen_gen = v->m->gen; /* the restored transport's: not a driver reset */
+  if (!virtio_mmio_queue_live(v->m, EVQ))
+    return; /* no driver running: it had no connections */
   struct virtq_req req;
   uint32_t reset = 0; /* VIRTIO_VSOCK_EVENT_TRANSPORT_RESET, §5.10.6.7 */
   if (virtio_mmio_pop(v->m, EVQ, &req) != 1) {
