@@ -11,7 +11,6 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "runtime/cgroup/cgroup.h"
+#include "runtime/container/rootfs.h"
 #include "vmm/vm.h"
 
 int jail_add_cgroup(struct jail_config *j, const char *arg, err_t *err)
@@ -72,8 +72,10 @@ static int make_cgroup(const struct jail_config *j, const char *id, struct cgrou
   }
   free(pids);
   cgroup_destroy(cg, NULL); /* a stale one, left by a killed parent */
-  if (cgroup_create(cg, err) < 0)
+  if (cgroup_create(cg, err) < 0) {
+    cgroup_destroy(cg, NULL); /* the hierarchies it got to */
     return err_context(err, "jail `%s`", id);
+  }
   for (int i = 0; i < j->ncgroup; i++)
     if (write_limit(cg, j->cgroup[i], err) < 0) {
       cgroup_destroy(cg, NULL);
@@ -93,18 +95,19 @@ static int make_dev(const char *path, unsigned maj, unsigned min, const struct j
   return 0;
 }
 
-static int enter_root(const struct jail_config *j, err_t *err)
+/* `dir` is absolute (rootfs_pivot enters it by name). */
+static int enter_root(const struct jail_config *j, const char *dir, err_t *err)
 {
   if (unshare(CLONE_NEWNS) < 0)
     return err_sys(err, "cannot make the jail's mount namespace");
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     return err_sys(err, "cannot make the mounts private");
-  if (mount(j->dir, j->dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-    return err_sys(err, "cannot bind-mount the jail `%s`", j->dir);
-  if (chdir(j->dir) < 0)
-    return err_sys(err, "cannot enter the jail `%s`", j->dir);
+  if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return err_sys(err, "cannot bind-mount the jail `%s`", dir);
+  if (chdir(dir) < 0)
+    return err_sys(err, "cannot enter the jail `%s`", dir);
   if (mkdir("dev", 0755) < 0 && errno != EEXIST)
-    return err_sys(err, "cannot make `%s/dev`", j->dir);
+    return err_sys(err, "cannot make `%s/dev`", dir);
   /* a tmpfs: the device nodes go with the namespace, nothing is left in DIR */
   if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
     return err_sys(err, "cannot mount the jail's /dev");
@@ -112,13 +115,7 @@ static int enter_root(const struct jail_config *j, err_t *err)
     return err_sys(err, "cannot make the jail's /dev/net");
   if (make_dev("dev/kvm", 10, 232, j, err) < 0 || make_dev("dev/net/tun", 10, 200, j, err) < 0)
     return -1;
-  if (syscall(SYS_pivot_root, ".", ".") < 0)
-    return err_sys(err, "cannot pivot_root into the jail `%s`", j->dir);
-  if (umount2(".", MNT_DETACH) < 0)
-    return err_sys(err, "cannot let go of the host's root");
-  if (chdir("/") < 0)
-    return err_sys(err, "cannot chdir to the jail's root");
-  return 0;
+  return rootfs_pivot(&(struct rootfs_ctx){.rootfs = dir}, err); /* as a container's root */
 }
 
 static int drop(const struct jail_config *j, err_t *err)
@@ -132,7 +129,7 @@ static int drop(const struct jail_config *j, err_t *err)
   return 0;
 }
 
-static int child(const struct jail_config *j, const struct cgroup *cg, err_t *err)
+static int child(const struct jail_config *j, const char *dir, const struct cgroup *cg, err_t *err)
 {
   if (j->netns) {
     _cleanup_close_ int fd = open(j->netns, O_RDONLY | O_CLOEXEC);
@@ -141,7 +138,7 @@ static int child(const struct jail_config *j, const struct cgroup *cg, err_t *er
     if (setns(fd, CLONE_NEWNET) < 0)
       return err_sys(err, "--jail-netns: cannot join `%s`", j->netns);
   }
-  if (cgroup_enter(cg, getpid(), err) < 0 || enter_root(j, err) < 0 || drop(j, err) < 0)
+  if (cgroup_enter(cg, getpid(), err) < 0 || enter_root(j, dir, err) < 0 || drop(j, err) < 0)
     return -1;
   return 0;
 }
@@ -173,6 +170,9 @@ int jail_enter(const struct jail_config *j, int *status, err_t *err)
   struct stat st;
   if (stat(j->dir, &st) < 0 || !S_ISDIR(st.st_mode))
     return err_make(err, ENOTDIR, "--jail `%s` is not a directory", j->dir);
+  _cleanup_free_ char *dir = realpath(j->dir, NULL);
+  if (!dir)
+    return err_sys(err, "--jail `%s`", j->dir);
   char idbuf[24];
   snprintf(idbuf, sizeof idbuf, "%d", (int)getpid());
   const char *id = j->id ? j->id : idbuf;
@@ -197,11 +197,11 @@ int jail_enter(const struct jail_config *j, int *status, err_t *err)
   if (pid == 0) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* the parent holds the cgroup: without it, stop */
-    int r = child(j, &cg, err);
+    int r = child(j, dir, &cg, err);
     cgroup_close(&cg);
     if (r < 0)
       return -1;
-    log_debug("jailed in `%s` as uid %u gid %u (cgroup isola/vmm-%s)", j->dir, (unsigned)j->uid,
+    log_debug("jailed in `%s` as uid %u gid %u (cgroup isola/vmm-%s)", dir, (unsigned)j->uid,
               (unsigned)j->gid, id);
     return 0;
   }

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "config.h"
 #include "vmm/devices/i8042.h"
@@ -57,6 +58,15 @@ static struct reply ok_json(json_t *j)
     return fault(500, "out of memory");
   struct reply r = {200, json_dumps(j, JSON_COMPACT)};
   json_decref(j);
+  return r;
+}
+
+/* 400 carrying a failed call's message, after `what: ` when given; the
+ * error is freed. */
+static struct reply fault_err(const char *what, err_t *err)
+{
+  struct reply r = what ? fault(400, "%s: %s", what, err_msg(*err)) : fault(400, "%s", err_msg(*err));
+  err_free(err);
   return r;
 }
 
@@ -302,11 +312,8 @@ static struct reply patch_drive_running(struct api *a, const char *id, json_t *b
   if (!pc)
     return OUT_OF_MEMORY;
   err_t err = NULL;
-  if (vm_replace_disk(a->vm, i, path, &err) < 0) {
-    r = fault(400, "path_on_host: %s", err_msg(err));
-    err_free(&err);
-    return r;
-  }
+  if (vm_replace_disk(a->vm, i, path, &err) < 0)
+    return fault_err("path_on_host", &err);
   a->cfg->disks[i].path = pc;
   return NO_CONTENT;
 }
@@ -346,11 +353,8 @@ static struct reply patch_vm(struct api *a, json_t *b)
     return fault(400, "the microVM is not started: send InstanceStart first");
   if (!strcmp(st, "Paused")) {
     err_t err = NULL;
-    if (vm_pause(a->vm, &err) < 0) {
-      r = fault(400, "cannot pause: %s", err_msg(err));
-      err_free(&err);
-      return r;
-    }
+    if (vm_pause(a->vm, &err) < 0)
+      return fault_err("cannot pause", &err);
     return NO_CONTENT;
   }
   if (!strcmp(st, "Resumed")) {
@@ -373,11 +377,8 @@ static struct reply put_snapshot_create(struct api *a, json_t *b)
   if (!a->vm)
     return fault(400, "the microVM is not started");
   err_t err = NULL;
-  if (snapshot_create(a->vm, sp, mp, &err) < 0) {
-    r = fault(400, "%s", err_msg(err));
-    err_free(&err);
-    return r;
-  }
+  if (snapshot_create(a->vm, sp, mp, &err) < 0)
+    return fault_err(NULL, &err);
   return NO_CONTENT;
 }
 
@@ -409,19 +410,14 @@ static struct reply put_snapshot_load(struct api *a, json_t *b)
     return fault(400, "a snapshot brings its own kernel and devices: load it into an isola-vmm with none "
                       "configured");
   struct vm_config next = *c; /* the config changes only when everything is right */
-  json_t *devices = NULL;
+  _cleanup_json_ json_t *devices = NULL;
   err_t err = NULL;
-  if (snapshot_read_config(sp, &next, &devices, &err) < 0) {
-    r = fault(400, "snapshot_path: %s", err_msg(err));
-    err_free(&err);
-    return r;
-  }
+  if (snapshot_read_config(sp, &next, &devices, &err) < 0)
+    return fault_err("snapshot_path", &err);
   json_t *ov = json_object_get(b, "network_overrides"), *o;
   size_t i;
-  if (ov && !json_is_array(ov)) {
-    json_decref(devices);
+  if (ov && !json_is_array(ov))
     return fault(400, "network_overrides: must be a list of {iface_id, host_dev_name}");
-  }
   r = (struct reply){0};
   json_array_foreach(ov, i, o)
   {
@@ -433,26 +429,21 @@ static struct reply put_snapshot_load(struct api *a, json_t *b)
     else if (devices_override_tap(&next, id, tap, &err) < 0)
       r = fault(400, "network_overrides[%zu].iface_id: %s", i, err_msg(err));
     err_free(&err);
-    if (r.status) {
-      json_decref(devices);
+    if (r.status)
       return r;
-    }
   }
-  if (access(mp, R_OK) < 0) {
-    json_decref(devices);
+  if (access(mp, R_OK) < 0)
     return fault(400, "mem_backend.backend_path: cannot read `%s`: %s", mp, strerror(errno));
-  }
   const char *sc = own(a, sp), *mc = own(a, mp);
-  if (!sc || !mc) {
-    json_decref(devices);
+  if (!sc || !mc)
     return OUT_OF_MEMORY;
-  }
   next.restore_state = sc;
   next.restore_mem = mc;
   next.restore_paused = !resume;
   *c = next;
   json_decref(a->snap_devices);
-  a->snap_devices = devices;
+  a->snap_devices = devices; /* the config points into it now */
+  devices = NULL;
   return NO_CONTENT;
 }
 
@@ -478,11 +469,8 @@ static struct reply put_actions(struct api *a, json_t *b)
   }
   if (!strcmp(t, "FlushMetrics")) {
     err_t err = NULL;
-    if (metrics_flush(a->vm, &err) < 0) {
-      r = fault(400, "%s", err_msg(err));
-      err_free(&err);
-      return r;
-    }
+    if (metrics_flush(a->vm, &err) < 0)
+      return fault_err(NULL, &err);
     return NO_CONTENT;
   }
   return fault(400, "action_type: `%s` is not InstanceStart, SendCtrlAltDel or FlushMetrics", t);
@@ -511,11 +499,8 @@ static struct reply put_metrics(json_t *b)
   if (known_fields(b, known, &r) < 0 || str_field(b, "metrics_path", true, &path, &r) < 0)
     return r;
   err_t err = NULL;
-  if (metrics_open(path, &err) < 0) {
-    r = fault(400, "%s", err_msg(err));
-    err_free(&err);
-    return r;
-  }
+  if (metrics_open(path, &err) < 0)
+    return fault_err(NULL, &err);
   return NO_CONTENT;
 }
 

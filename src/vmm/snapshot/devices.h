@@ -17,9 +17,9 @@ struct vm_config;
  * runs out. */
 int devices_to_json(const struct vm_config *c, json_t *j);
 
-/* Sets the devices of `c` from what devices_to_json() wrote; strings point
- * into `j`, which must outlive `c`'s use.  `where` names the source in
- * errors. */
+/* Sets the devices of `c` from what devices_to_json() wrote (NULL: no
+ * devices); strings point into `j`, which must outlive `c`'s use.  `where`
+ * names the source in errors. */
 int devices_from_json(json_t *j, struct vm_config *c, const char *where, err_t *err);
 
 /* "02:00:00:00:00:01" into bytes; -1 when it is not one. */

@@ -318,11 +318,7 @@ int snapshot_read_config(const char *state_path, struct vm_config *cfg, json_t *
   free(rd.buf);
   if (r < 0)
     return -1;
-  json_t *none = NULL;
-  if (!*devices && !(none = json_object())) /* format 1: no devices */
-    return err_make(err, ENOMEM, "out of memory");
-  r = devices_from_json(*devices ? *devices : none, cfg, state_path, err);
-  json_decref(none);
+  r = devices_from_json(*devices, cfg, state_path, err); /* format 1 has none: NULL reads as empty */
   if (r < 0) {
     json_decref(*devices);
     *devices = NULL;
