@@ -61,6 +61,8 @@ json_t *ctr_inspect_json(struct ctr *c)
   const char *st = ctr_status(c);
   json_t *state = json_deep_copy(c->state);
   json_object_set_new(state, "Status", json_string(st));
+  /* the state keeps the last monitor's pid; a dead one reads as none */
+  json_object_set_new(state, "MonitorPid", json_integer(ctr_monitor_pid(c)));
   json_object_set_new(state, "Running", json_boolean(!strcmp(st, "running")));
   json_object_set_new(state, "Restarting", json_boolean(!strcmp(st, "restarting")));
   json_object_set_new(state, "Paused", json_false());

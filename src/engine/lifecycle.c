@@ -191,6 +191,16 @@ static bool is_vm(const struct ctr *c)
   return json_is_true(json_object_get(json_object_get(json_object_get(c->rec, "HostConfig"), "VM"), "Enabled"));
 }
 
+static bool wait_gone(struct ctr *c, double secs);
+
+/* The state says the container runs, but its monitor died without ending it. */
+static bool monitor_killed(const struct ctr *c)
+{
+  const char *s = json_string_value(json_object_get(c->state, "Status"));
+  return json_integer_value(json_object_get(c->state, "MonitorPid")) && !ctr_monitor_pid(c) && s &&
+         strcmp(s, "created") && strcmp(s, "exited");
+}
+
 /* Mount the root, write the bundle and launch the monitor. */
 static int start_container(struct ctr *c, bool wait_attach, int *code, err_t *err)
 {
@@ -199,8 +209,15 @@ static int start_container(struct ctr *c, bool wait_attach, int *code, err_t *er
     return -1;
   if (ctr_is_running(c))
     return err_make(err, EBUSY, "container %s is already running", ctr_name(c));
-  if (json_integer_value(json_object_get(c->state, "MonitorPid")) && !ctr_monitor_pid(c) &&
-      ctr_cleanup_dead(c, err) < 0)
+  if (ctr_monitor_pid(c)) {
+    /* the last run's monitor is still cleaning up (unmounting, detaching) */
+    if (!wait_gone(c, 30))
+      return err_make(err, EBUSY, "container %s: its last monitor (pid %d) is still finishing", ctr_name(c),
+                      (int)ctr_monitor_pid(c));
+    if (ctr_reload_state(c, err) < 0)
+      return -1;
+  }
+  if (monitor_killed(c) && ctr_cleanup_dead(c, err) < 0)
     return -1;
   if (mkdir_p(c->rundir, 0700, err) < 0)
     return -1;

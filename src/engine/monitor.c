@@ -839,7 +839,8 @@ static void monitor_main(struct ctr *c, int sync_fd, bool wait_attach)
   if (fail) {
     json_object_set_new(c->state, "ExitCode", json_integer(fail));
     json_object_set_new(c->state, "Error", json_string(msg ? msg : "cannot start"));
-    json_object_set_new(c->state, "MonitorPid", json_integer(0));
+    /* MonitorPid stays: until this process is gone, rm and start wait for
+     * the clean-up below (a dead monitor's pid reads as none) */
     set_state(&m, "created");
     /* clean up before the report: `run --rm` returns to a clean host */
     finish(&m);
@@ -883,9 +884,8 @@ static void monitor_main(struct ctr *c, int sync_fd, bool wait_attach)
       break;
     }
   }
-  json_object_set_new(c->state, "MonitorPid", json_integer(0));
   json_object_set_new(c->state, "Pid", json_integer(0));
-  set_state(&m, "exited");
+  set_state(&m, "exited"); /* MonitorPid stays, as above */
   finish(&m);
 }
 

@@ -69,54 +69,10 @@ int proc_wait(pid_t pid)
   return proc_exit_code(st);
 }
 
-unsigned long long proc_start_time(pid_t pid)
-{
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  if (n <= 0)
-    return 0;
-  buf[n] = 0;
-  /* comm may hold spaces and parentheses: count from the last ')' */
-  char *p = strrchr(buf, ')');
-  if (!p)
-    return 0;
-  p++;
-  for (int field = 2; field < 22 && p; field++)
-    p = strchr(p + 1, ' ');
-  return p ? strtoull(p + 1, NULL, 10) : 0;
-}
-
 bool proc_alive(pid_t pid, unsigned long long start)
 {
-  if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
-    return false;
-  unsigned long long now = proc_start_time(pid);
-  if (now == 0)
-    return false;
-  /* a zombie has gone as far as we are concerned */
-  char path[64], st = 0;
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  FILE *f = fopen(path, "re");
-  if (f) {
-    int c;
-    bool after = false;
-    while ((c = fgetc(f)) != EOF) {
-      if (c == ')')
-        after = true;
-      else if (after && c != ' ') {
-        st = (char)c;
-        break;
-      }
-    }
-    fclose(f);
-  }
-  if (st == 'Z' || st == 'X')
-    return false;
-  return start == 0 || now == start;
+  unsigned long long now = pid > 0 ? proc_start_time(pid) : 0;
+  return now != 0 && (start == 0 || now == start);
 }
 
 bool proc_is_mountpoint(const char *path)

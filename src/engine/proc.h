@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "common/procstat.h"
 
 /* fork+exec argv[0] (a path or a name in $PATH) with fds 0-2 from in, out
  * and errfd (-1: /dev/null); every other fd is closed in the child. */
@@ -16,9 +17,8 @@ int proc_wait(pid_t pid);
 /* The same conversion of a wait status. */
 int proc_exit_code(int wstatus);
 
-/* Field 22 of /proc/PID/stat (0 if unreadable). */
-unsigned long long proc_start_time(pid_t pid);
-/* The process exists and started at `start` (0: any). */
+/* The process exists, is no zombie and started at `start` (0: any;
+ * common/procstat.h's proc_start_time gives it). */
 bool proc_alive(pid_t pid, unsigned long long start);
 
 /* Detach whatever is mounted on `path` (stacked mounts too); quiet. */

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import leaks
 from harness.engine import Engine, import_busybox
 from harness.fixtures import run
 
@@ -21,8 +22,8 @@ def eng(isola, state_root, busybox_rootfs):
     e = Engine(isola, state_root)
     import_busybox(e, busybox_rootfs)
     yield e
-    e("rm", "-f", "-a", timeout=120)
-    assert e.leftovers() == []
+    r = e("rm", "-f", "-a", timeout=120)
+    assert e.leftovers() == [], f"isola rm -f -a: rc={r.returncode}\n{r.stderr}\n{e.describe_leftovers()}"
 
 
 def test_run_foreground_stdio_and_exit_code(eng):
@@ -256,6 +257,27 @@ def test_healthcheck(eng):
     eng.ok("run", "-d", "--name", "sick", "--restart", "always", "--health-cmd", "false", "--health-interval",
            "200ms", "--health-retries", "1", "busybox", "sleep", "1000")
     eng.wait_for("sick", lambda s: s["RestartCount"] >= 1, timeout=30)
+
+
+def test_rm_force_during_restarts_leaves_no_monitor(eng):
+    """`rm -f` of a container that its health check keeps restarting, at
+    moments spread over the restart loop: nothing may outlive the command.
+    (A misread start time once made a live monitor look dead, and a create
+    in progress made `kill` fail; both left the monitor and its files.)"""
+    def monitors():
+        return {n for k, n in leaks._processes() if k == "process" and n.endswith(" isola-monitor")}
+    before = monitors()
+    for i in range(6):
+        eng.ok("run", "-d", "--name", "well", "--health-cmd", "true", "--health-interval", "300ms", "busybox",
+               "sleep", "1000")
+        eng.ok("run", "-d", "--name", "sick", "--restart", "always", "--health-cmd", "false", "--health-interval",
+               "200ms", "--health-retries", "1", "busybox", "sleep", "1000")
+        eng.wait_for("sick", lambda s: s["RestartCount"] >= 1, timeout=30)
+        time.sleep(i * 0.06)
+        r = eng.ok("rm", "-f", "well", "sick")
+        left = monitors() - before
+        assert not left, f"round {i}: monitors left: {left}\n{r.stderr}"
+        assert eng.leftovers() == [], f"round {i}: {r.stderr}\n{eng.describe_leftovers()}"
 
 
 def test_init_reaps_and_forwards(eng):

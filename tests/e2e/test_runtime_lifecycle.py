@@ -155,6 +155,19 @@ def test_state_of_unknown_container_fails_clearly(runtime):
     assert "container `nope` does not exist" in r.stderr
 
 
+def test_a_create_that_has_not_written_its_state_is_no_container_yet(runtime):
+    """A create makes the container's directory before its state.json: kill
+    and state in between say `does not exist`, as runc does (the engine's
+    `rm -f` of a restarting container relies on it), and delete --force
+    removes the bare directory."""
+    (runtime.root / "half").mkdir(parents=True)
+    for cmd in (["kill", "half", "KILL"], ["state", "half"]):
+        r = runtime(*cmd)
+        assert r.returncode == 1 and "container `half` does not exist (its create has not finished)" in r.stderr
+    runtime.ok("delete", "--force", "half")
+    assert not (runtime.root / "half").exists()
+
+
 def test_exec_runs_the_runtime_from_a_sealed_copy(runtime, bundle):
     """CVE-2019-5736: while a runtime process is inside the container, its
     /proc/<pid>/exe must not be the host's binary, and must not be writable."""

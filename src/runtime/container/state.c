@@ -26,29 +26,6 @@ int container_check_id(const char *id, err_t *err)
   return 0;
 }
 
-unsigned long long proc_start_time(pid_t pid)
-{
-  char path[64], buf[1024];
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  FILE *f = fopen(path, "re");
-  if (!f)
-    return 0;
-  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  /* The command name may hold spaces and parentheses: fields start after
-   * the last ')'.  Field 3 is the state, field 22 the start time. */
-  char *p = strrchr(buf, ')');
-  if (!p)
-    return 0;
-  char state = 0;
-  unsigned long long start = 0;
-  if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-             &state, &start) != 2)
-    return 0;
-  return state == 'Z' || state == 'X' ? 0 : start;
-}
-
 char *container_fifo_path(const struct container *c)
 {
   return path_join(c->dir, "exec.fifo");
@@ -71,8 +48,15 @@ int container_load(const char *root, const char *id, struct container *c, err_t 
   _cleanup_json_ json_t *st = NULL;
   if (access(c->dir, F_OK) < 0)
     return err_make(err, ENOENT, "container `%s` does not exist", id);
-  if (json_load_path(sp, &st, err) < 0)
+  if (json_load_path(sp, &st, err) < 0) {
+    if (err && err_errnum(*err) == ENOENT) {
+      /* a create that has not written its state yet (or was killed first):
+       * not a container yet, as runc says */
+      err_free(err);
+      return err_make(err, ENOENT, "container `%s` does not exist (its create has not finished)", id);
+    }
     return err_context(err, "cannot read the state of container `%s`", id);
+  }
   c->bundle = dup_str(st, "bundle");
   c->rootfs = dup_str(st, "rootfs");
   c->created = dup_str(st, "created");

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "common/procstat.h"
 #include "runtime/cgroup/cgroup.h"
 
 struct container {
@@ -50,9 +51,6 @@ json_t *container_state_json(const struct container *c);
 
 /* Write a pid for --pid-file, atomically. */
 int pid_file_write(const char *path, pid_t pid, err_t *err);
-
-/* Start time of a process, 0 if it does not exist or is a zombie. */
-unsigned long long proc_start_time(pid_t pid);
 
 char *container_fifo_path(const struct container *c);
 

@@ -104,6 +104,18 @@ class Engine:
             left += [p.name for p in rt.iterdir()]
         return left
 
+    def describe_leftovers(self):
+        """What is left of each container: its files and state, for a test's failure message."""
+        lines = []
+        for d in (self.containers_dir(), self.root / "run/runtime", self.root / "run/containers"):
+            for p in sorted(d.iterdir()) if d.exists() else []:
+                files = sorted(str(f.relative_to(p)) for f in p.rglob("*"))[:20]
+                lines.append(f"{p}: {files}")
+                st = p / "state.json"
+                if st.exists():
+                    lines.append(f"  state.json: {st.read_text()[:600]}")
+        return "\n".join(lines)
+
 
 def close_all():
     while _live:

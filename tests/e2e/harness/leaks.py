@@ -132,8 +132,21 @@ def snapshot(exclude_pids=()):
     return {r for r in s if not (r[0] == "process" and int(r[1].split()[0]) in exclude_pids)}
 
 
+def _process_detail(pid):
+    """A live process's state, parent and command line, to tell a leak's origin."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        return f" (state {fields[0]}, parent {fields[1]}: {cmd[:200]})"
+    except (OSError, IndexError):
+        return " (gone)"
+
+
 def describe(resources):
-    return "\n".join(f"  - {kind}: {name}" for kind, name in sorted(resources))
+    return "\n".join(f"  - {kind}: {name}" + (_process_detail(name.split()[0]) if kind == "process" else "")
+                     for kind, name in sorted(resources))
 
 
 def clean(resources):

@@ -5,6 +5,7 @@ It is what isola-vmm's virtio-net does with the tap's other side.
 
 usage: taprelay.py ENGINE_NETNS ENGINE_TAP GUEST_NETNS GUEST_TAP"""
 import ctypes
+import errno
 import fcntl
 import os
 import select
@@ -32,4 +33,11 @@ while True:
     ready, _, _ = select.select([a, b], [], [])
     for fd in ready:
         frame = os.read(fd, 65536)
-        os.write(b if fd == a else a, frame)
+        try:
+            os.write(b if fd == a else a, frame)
+        except OSError as e:
+            # a tap that is not up yet (EIO) or is full: drop the frame as
+            # isola-vmm's virtio-net does (the bridge floods frames before
+            # the test brings the guest's tap up)
+            if e.errno not in (errno.EIO, errno.EAGAIN, errno.ENOBUFS):
+                raise
