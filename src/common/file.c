@@ -63,6 +63,22 @@ int fd_write_all(int fd, const void *data, size_t len, err_t *err)
   return 0;
 }
 
+int fd_pwrite_all(int fd, const void *data, size_t len, off_t off, err_t *err)
+{
+  const char *p = data;
+  while (len > 0) {
+    ssize_t w = pwrite(fd, p, len, off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      return err_sys(err, "write failed");
+    p += w;
+    off += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, bool durable,
                       err_t *err)
 {

@@ -21,6 +21,8 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 
 /* write() all of it, retrying on EINTR and short writes. */
 int fd_write_all(int fd, const void *data, size_t len, err_t *err);
+/* The same with pwrite() at `off`. */
+int fd_pwrite_all(int fd, const void *data, size_t len, off_t off, err_t *err);
 
 /* An exclusive flock on `path` (made 0600 when missing), waited for; the
  * open descriptor holds it (close to release). */

@@ -3,9 +3,11 @@
  * the 32-bit hole, guest memory slots. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "vmm/kvm.h"
 #include "vmm/layout.h"
 
@@ -87,9 +89,25 @@ int kvm_set_memory(int vm_fd, const struct guest_mem *gm, err_t *err)
         .guest_phys_addr = gm->regions[i].gpa,
         .memory_size = gm->regions[i].size,
         .userspace_addr = (uint64_t)(uintptr_t)gm->regions[i].host,
+        .flags = guest_mem_tracking(gm) ? KVM_MEM_LOG_DIRTY_PAGES : 0,
     };
     if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-      return err_sys(err, "cannot give guest memory region %d to KVM", i);
+      return err_sys(err, "cannot give guest memory region %d to KVM%s", i,
+                     r.flags ? " with dirty-page logging" : "");
+  }
+  return 0;
+}
+
+int kvm_collect_dirty(int vm_fd, struct guest_mem *gm, err_t *err)
+{
+  for (int i = 0; i < gm->nregions; i++) {
+    _cleanup_free_ uint64_t *bits = calloc(1, guest_mem_bitmap_size(gm, i));
+    if (!bits)
+      return err_make(err, ENOMEM, "out of memory for the dirty-page log");
+    struct kvm_dirty_log log = {.slot = (uint32_t)i, .dirty_bitmap = bits};
+    if (ioctl(vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+      return err_sys(err, "cannot read KVM's dirty-page log of memory region %d", i);
+    guest_mem_merge_dirty(gm, i, bits);
   }
   return 0;
 }

@@ -36,6 +36,8 @@ static void usage(FILE *out)
         "                 [--vsock cid=N,uds=PATH] [--virtio-console PATH] [--rng]\n"
         "       " PROG " --api-sock PATH | --config-file FILE | --restore STATE --mem-file MEM\n"
         "       " PROG " --jail DIR [--jail-uid N --jail-gid N] ... (paths inside DIR)\n"
+        "       " PROG " rebase-snap --base-file MEM --diff-file DIFF\n"
+        "                 (merge a Diff snapshot's memory onto its base, in place)\n"
         "\n"
         "A KVM microVM monitor: one guest per process, its serial console (COM1)\n"
         "on stdin/stdout.  Exits 0 when the guest powers off or resets, 1 on a\n"
@@ -75,6 +77,8 @@ static void usage(FILE *out)
         "  --restore STATE --mem-file MEM [--restore-paused]\n"
         "                   resume a snapshot (PUT /snapshot/create) instead of\n"
         "                   booting; the memory file is mapped copy-on-write\n"
+        "  --track-dirty-pages  log the pages the guest writes, for Diff snapshots\n"
+        "                   (machine-config's track_dirty_pages)\n"
         "  --metrics-path P Firecracker-style JSON metrics, a line every 60 s, on\n"
         "                   FlushMetrics and at exit, to file or FIFO P\n"
         "  --describe-metrics  print every metric and what it counts\n"
@@ -110,6 +114,33 @@ static int parse_num(const char *opt, const char *s, long min, long max, long *o
   return 0;
 }
 
+/* `rebase-snap --base-file MEM --diff-file DIFF`, as Firecracker's tool. */
+static int rebase_main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+      {"base-file", required_argument, NULL, 'b'}, {"diff-file", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
+  const char *base = NULL, *diff = NULL;
+  int c;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (c == 'b')
+      base = optarg;
+    else if (c == 'd')
+      diff = optarg;
+    else
+      return 2;
+  }
+  if (!base || !diff || optind < argc) {
+    log_error("usage: " PROG " rebase-snap --base-file MEM --diff-file DIFF");
+    return 2;
+  }
+  _cleanup_err_ err_t err = NULL;
+  if (snapshot_rebase(base, diff, &err) < 0) {
+    log_err(err);
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -125,7 +156,7 @@ int main(int argc, char **argv)
       {"no-api", no_argument, NULL, 'X'},          {"restore", required_argument, NULL, 'r'},
       {"mem-file", required_argument, NULL, 'M'},  {"restore-paused", no_argument, NULL, 'P'},
       {"metrics-path", required_argument, NULL, 'T'}, {"describe-metrics", no_argument, NULL, 'd'},
-      {"no-seccomp", no_argument, NULL, 'Z'},
+      {"no-seccomp", no_argument, NULL, 'Z'},      {"track-dirty-pages", no_argument, NULL, 'W'},
       {"jail", required_argument, NULL, 'J'},      {"jail-id", required_argument, NULL, 'I'},
       {"jail-uid", required_argument, NULL, 'U'},  {"jail-gid", required_argument, NULL, 'G'},
       {"jail-netns", required_argument, NULL, 'E'}, {"jail-cgroup", required_argument, NULL, 'Q'},
@@ -148,6 +179,8 @@ int main(int argc, char **argv)
   bool no_api = false;
   log_open(PROG, NULL, LOG_FORMAT_TEXT, NULL);
   log_set_level(LOG_LEVEL_INFO);
+  if (argc > 1 && !strcmp(argv[1], "rebase-snap"))
+    return rebase_main(argc - 1, argv + 1);
   while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
     switch (c) {
     case 'v': cli_print_version(stdout, PROG, NULL); return 0;
@@ -195,6 +228,7 @@ int main(int argc, char **argv)
     case 'r': cfg.restore_state = optarg; break;
     case 'M': cfg.restore_mem = optarg; break;
     case 'P': cfg.restore_paused = true; break;
+    case 'W': cfg.track_dirty = true; break;
     case 'd': metrics_describe(stdout); return 0;
     case 'Z': sandbox_enabled = false; break;
     case 'T': metrics_path = optarg; break;

@@ -162,6 +162,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err)
   if (kvm_open(&vm->kvm_fd, &vm->run_size, err) < 0 ||
       kvm_create_vm(vm->kvm_fd, &vm->vm_fd, err) < 0 ||
       guest_mem_create_from(&vm->mem, cfg->memory, cfg->hugepages, memfd, err) < 0 ||
+      (cfg->track_dirty && guest_mem_track_dirty(&vm->mem, err) < 0) ||
       kvm_set_memory(vm->vm_fd, &vm->mem, err) < 0 || attach_devices(vm, cfg, err) < 0 ||
       vm_attach_virtio(vm, cfg, err) < 0 || (!restore && load_guest(vm, cfg, err) < 0))
     return -1;

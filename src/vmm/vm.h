@@ -62,6 +62,7 @@ struct vm_config {
   const char *virtio_console; /* the Unix socket of a virtio-console, or NULL */
   const char *restore_state, *restore_mem; /* a snapshot to restore instead of booting */
   bool restore_paused;                     /* keep the restored VM paused */
+  bool track_dirty;                        /* dirty-page tracking, for Diff snapshots */
 };
 
 struct vm;
@@ -127,6 +128,7 @@ struct vm {
   int npaused;
   bool start_paused; /* restored VMs may start paused */
   bool restored;     /* from a snapshot: its virtio slots are looked at once running */
+  bool snapshotted;  /* a snapshot was written: a Diff has a base */
 };
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err);

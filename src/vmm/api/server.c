@@ -180,7 +180,7 @@ static struct reply put_machine_config(struct api *a, json_t *b, bool patch)
                                       "cpu_template", NULL};
   struct reply r;
   long cpus = a->cfg->ncpus, mem = (long)(a->cfg->memory / MiB);
-  bool smt = false, dirty = false;
+  bool smt = false, dirty = patch && a->cfg->track_dirty;
   const char *huge = NULL;
   if (known_fields(b, known, &r) < 0 || int_field(b, "vcpu_count", !patch, 1, VMM_MAX_CPUS, &cpus, &r) < 0 ||
       int_field(b, "mem_size_mib", !patch, (long)(VMM_MIN_MEMORY / MiB), (long)(VMM_MAX_MEMORY / MiB), &mem,
@@ -190,14 +190,13 @@ static struct reply put_machine_config(struct api *a, json_t *b, bool patch)
     return r;
   if (smt)
     return fault(400, "smt: simultaneous multithreading is not offered to guests");
-  if (dirty)
-    return fault(400, "track_dirty_pages: diff snapshots are not built yet");
   if (huge && strcmp(huge, "None") && strcmp(huge, "2M"))
     return fault(400, "huge_pages: `%s` is not None or 2M", huge);
   a->cfg->ncpus = (int)cpus;
   a->cfg->memory = (uint64_t)mem * MiB;
   if (huge)
     a->cfg->hugepages = !strcmp(huge, "2M");
+  a->cfg->track_dirty = dirty;
   return NO_CONTENT;
 }
 
@@ -372,12 +371,12 @@ static struct reply put_snapshot_create(struct api *a, json_t *b)
   if (known_fields(b, known, &r) < 0 || str_field(b, "snapshot_type", false, &type, &r) < 0 ||
       str_field(b, "snapshot_path", true, &sp, &r) < 0 || str_field(b, "mem_file_path", true, &mp, &r) < 0)
     return r;
-  if (type && strcmp(type, "Full"))
-    return fault(400, "snapshot_type: only Full snapshots are built (not `%s`)", type);
+  if (type && strcmp(type, "Full") && strcmp(type, "Diff"))
+    return fault(400, "snapshot_type: `%s` is not Full or Diff", type);
   if (!a->vm)
     return fault(400, "the microVM is not started");
   err_t err = NULL;
-  if (snapshot_create(a->vm, sp, mp, &err) < 0)
+  if (snapshot_create(a->vm, sp, mp, type && !strcmp(type, "Diff"), &err) < 0)
     return fault_err(NULL, &err);
   return NO_CONTENT;
 }
@@ -385,13 +384,13 @@ static struct reply put_snapshot_create(struct api *a, json_t *b)
 static struct reply put_snapshot_load(struct api *a, json_t *b)
 {
   static const char *const known[] = {"snapshot_path", "mem_file_path", "mem_backend", "resume_vm",
-                                      "enable_diff_snapshots", "network_overrides", NULL};
+                                      "enable_diff_snapshots", "track_dirty_pages", "network_overrides", NULL};
   struct reply r;
   const char *sp = NULL, *mp = NULL;
-  bool resume = false, diff = false;
+  bool resume = false, diff = false, track = false;
   if (known_fields(b, known, &r) < 0 || str_field(b, "snapshot_path", true, &sp, &r) < 0 ||
       str_field(b, "mem_file_path", false, &mp, &r) < 0 || bool_field(b, "resume_vm", &resume, &r) < 0 ||
-      bool_field(b, "enable_diff_snapshots", &diff, &r) < 0)
+      bool_field(b, "enable_diff_snapshots", &diff, &r) < 0 || bool_field(b, "track_dirty_pages", &track, &r) < 0)
     return r;
   json_t *mb = json_object_get(b, "mem_backend");
   if (mb) {
@@ -440,6 +439,7 @@ static struct reply put_snapshot_load(struct api *a, json_t *b)
   next.restore_state = sc;
   next.restore_mem = mc;
   next.restore_paused = !resume;
+  next.track_dirty = c->track_dirty || diff || track; /* Firecracker's old name and its new one */
   *c = next;
   json_decref(a->snap_devices);
   a->snap_devices = devices; /* the config points into it now */
@@ -476,12 +476,18 @@ static struct reply put_actions(struct api *a, json_t *b)
   return fault(400, "action_type: `%s` is not InstanceStart, SendCtrlAltDel or FlushMetrics", t);
 }
 
+static json_t *machine_config_json(const struct vm_config *c)
+{
+  return json_pack("{sI sI sb sb ss}", "vcpu_count", (json_int_t)c->ncpus, "mem_size_mib", (json_int_t)(c->memory / MiB),
+                   "smt", 0, "track_dirty_pages", c->track_dirty, "huge_pages", c->hugepages ? "2M" : "None");
+}
+
 static json_t *vm_config_json(struct api *a)
 {
   struct vm_config *c = a->cfg;
-  json_t *j = json_pack("{s{sssssn} s{sIsIsb}}", "boot-source", "kernel_image_path", c->kernel ? c->kernel : "",
-                        "boot_args", c->cmdline ? c->cmdline : "", "initrd_path", "machine-config", "vcpu_count",
-                        (json_int_t)c->ncpus, "mem_size_mib", (json_int_t)(c->memory / MiB), "smt", 0);
+  json_t *j = json_pack("{s{sssssn} so}", "boot-source", "kernel_image_path", c->kernel ? c->kernel : "",
+                        "boot_args", c->cmdline ? c->cmdline : "", "initrd_path", "machine-config",
+                        machine_config_json(c));
   if (j && c->initrd)
     json_object_set_new(json_object_get(j, "boot-source"), "initrd_path", json_string(c->initrd));
   if (j && devices_to_json(c, j) < 0) {
@@ -515,8 +521,7 @@ static struct reply route(struct api *a, const char *method, const char *url, js
   if (get && !strcmp(url, "/version"))
     return ok_json(json_pack("{ss}", "firecracker_version", ISOLA_VERSION));
   if (get && !strcmp(url, "/machine-config"))
-    return ok_json(json_pack("{sI sI sb}", "vcpu_count", (json_int_t)a->cfg->ncpus, "mem_size_mib",
-                             (json_int_t)(a->cfg->memory / MiB), "smt", 0));
+    return ok_json(machine_config_json(a->cfg));
   if (get && !strcmp(url, "/vm/config"))
     return ok_json(vm_config_json(a));
   if (patch && !strcmp(url, "/vm"))

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
@@ -17,6 +18,7 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "vmm/devices/vmgenid.h"
+#include "vmm/kvm.h"
 #include "vmm/metrics.h"
 #include "vmm/snapshot/devices.h"
 #include "vmm/vm.h"
@@ -192,23 +194,54 @@ static int save_devices(struct vm *vm, int fd, err_t *err)
   return r;
 }
 
-static int save_memory(struct vm *vm, const char *path, err_t *err)
+/* A Diff writes into an existing file without truncating it: pointed at
+ * a copy of the last memory file, it brings that copy up to date. */
+static int save_memory(struct vm *vm, const char *path, bool diff, err_t *err)
 {
-  _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | (diff ? 0 : O_TRUNC) | O_CLOEXEC, 0600);
   if (fd < 0)
     return err_sys(err, "cannot create memory file `%s`", path);
-  for (int i = 0; i < vm->mem.nregions; i++)
-    if (fd_write_all(fd, vm->mem.regions[i].host, vm->mem.regions[i].size, err) < 0)
-      return err_context(err, "memory file `%s`", path);
+  bool tracking = guest_mem_tracking(&vm->mem);
+  uint64_t pages;
+  /* the guest's writes since the last snapshot join the VMM's own */
+  if ((tracking && kvm_collect_dirty(vm->vm_fd, &vm->mem, err) < 0) ||
+      guest_mem_save(&vm->mem, fd, diff, &pages, err) < 0)
+    return err_context(err, "memory file `%s`", path);
   if (fsync(fd) < 0)
     return err_sys(err, "cannot write memory file `%s`", path);
+  log_debug("memory file `%s`: %llu pages written (%s)", path, (unsigned long long)pages, diff ? "Diff" : "Full");
+  /* only now: a failed snapshot keeps every dirty bit for the next try */
+  if (tracking)
+    guest_mem_clear_dirty(&vm->mem);
   return 0;
 }
 
-int snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, err_t *err)
+/* The memory file must not be the one the memory is mapped from: a Full
+ * snapshot would truncate it under the mapping, a Diff would change the
+ * base of every other clone. */
+static int check_mem_path(const struct vm *vm, const char *path, err_t *err)
+{
+  struct stat st;
+  if (vm->mem.from_file && stat(path, &st) == 0 && st.st_dev == vm->mem.file_dev && st.st_ino == vm->mem.file_ino)
+    return err_make(err, EINVAL,
+                    "mem_file_path: `%s` is the file this VM's memory was restored from (mapped copy-on-write); "
+                    "write the snapshot to another file",
+                    path);
+  return 0;
+}
+
+int snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, bool diff, err_t *err)
 {
   if (!vm_is_paused(vm))
     return err_make(err, EINVAL, "the VM must be paused for a snapshot (PATCH /vm {\"state\": \"Paused\"})");
+  if (diff && !guest_mem_tracking(&vm->mem))
+    return err_make(err, EINVAL, "snapshot_type: a Diff snapshot needs dirty-page tracking: set track_dirty_pages "
+                                 "in PUT /machine-config (or in PUT /snapshot/load)");
+  if (diff && !vm->restored && !vm->snapshotted)
+    return err_make(err, EINVAL, "snapshot_type: a Diff snapshot holds the pages changed since the last snapshot "
+                                 "(or since the one this VM was loaded from): take a Full snapshot first");
+  if (check_mem_path(vm, mem_path, err) < 0)
+    return -1;
   _cleanup_free_ char *tmp = NULL;
   if (asprintf(&tmp, "%s.tmp", state_path) < 0)
     return err_make(err, ENOMEM, "out of memory");
@@ -234,12 +267,14 @@ int snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
   if (r == 0 && fsync(fd) < 0)
     r = err_sys(err, "cannot write snapshot file `%s`", state_path);
   if (r == 0)
-    r = save_memory(vm, mem_path, err);
+    r = save_memory(vm, mem_path, diff, err);
   evloop_resume(&vm->loop);
   if (r == 0 && rename(tmp, state_path) < 0)
     r = err_sys(err, "cannot rename `%s` to `%s`", tmp, state_path);
-  if (r == 0)
+  if (r == 0) {
+    vm->snapshotted = true;
     METRIC_INC(snapshots_created);
+  }
   if (r < 0)
     unlink(tmp);
   return r;

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "common/err.h"
 
@@ -33,8 +34,15 @@ struct vm_config;
 #define SNAPSHOT_VERSION 2
 #define SNAPSHOT_OLDEST 1
 
-/* Write the state and memory files of a paused VM. */
-int snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, err_t *err);
+/* Write the state and memory files of a paused VM.  `diff`: the memory
+ * file gets only the pages written since the last snapshot (or since the
+ * restore), at their offsets (Firecracker's Diff snapshot: needs dirty-page
+ * tracking); merged onto the last memory file it makes the whole memory. */
+int snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, bool diff, err_t *err);
+
+/* Copy the pages a Diff memory file holds (its data; holes elsewhere) onto
+ * its base memory file, which then holds the whole memory at the Diff. */
+int snapshot_rebase(const char *base, const char *diff, err_t *err);
 
 /* The machine a state file describes (vCPUs, memory, devices) into `cfg`,
  * to build the VM before loading it; the device strings point into

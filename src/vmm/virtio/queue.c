@@ -217,6 +217,8 @@ static int walk(const struct guest_mem *gm, const struct virtq_req *req, bool wr
     if (!p)
       break;
     iov[n++] = (struct iovec){p, take};
+    if (write) /* the device fills it: a page a diff snapshot must carry */
+      guest_mem_mark_dirty(gm, b->addr + off, take);
     *got += take;
     off = 0;
   }

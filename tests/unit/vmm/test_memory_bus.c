@@ -1,10 +1,14 @@
 /* Guest memory bounds and the device bus. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/bus.h"
 #include "vmm/layout.h"
 #include "vmm/memory.h"
+#include "vmm/snapshot/snapshot.h"
 
 Test(memory, small_guest_is_one_region_below_the_hole)
 {
@@ -66,6 +70,84 @@ static void rec_write(void *dev, uint64_t off, const uint8_t *data, uint32_t len
 static void rec_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
 {
   data[0] = (uint8_t)(0x40 + off);
+}
+
+/* A file of `size` bytes of `byte`, or sparse (all holes) for byte < 0. */
+static int temp_file(char *path, off_t size, int byte)
+{
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(ftruncate(fd, size), 0);
+  if (byte >= 0) {
+    char *buf = malloc((size_t)size);
+    memset(buf, byte, (size_t)size);
+    cr_assert_eq(pwrite(fd, buf, (size_t)size, 0), size);
+    free(buf);
+  }
+  return fd;
+}
+
+Test(memory, a_diff_save_writes_only_dirty_pages_at_their_offsets)
+{
+  struct guest_mem gm;
+  cr_assert_eq(guest_mem_create(&gm, 16 * MiB, false, NULL), 0);
+  cr_assert_not(guest_mem_tracking(&gm));
+  cr_assert_eq(guest_mem_track_dirty(&gm, NULL), 0);
+  uint8_t x[8] = {9, 9, 9, 9, 9, 9, 9, 9};
+  /* a write straddling pages 2 and 3, and one the guest made (KVM's log) */
+  cr_assert_eq(guest_mem_write(&gm, 3 * GUEST_PAGE - 4, x, 8, NULL), 0);
+  uint64_t *kvm = calloc(1, guest_mem_bitmap_size(&gm, 0));
+  kvm[0] = 1ULL << 7;
+  memset(guest_mem_ptr(&gm, 7 * GUEST_PAGE, GUEST_PAGE), 7, GUEST_PAGE);
+  guest_mem_merge_dirty(&gm, 0, kvm);
+  free(kvm);
+  char path[] = "/tmp/isola-test-diff-XXXXXX";
+  int fd = temp_file(path, 0, -1);
+  uint64_t pages = 0;
+  cr_assert_eq(guest_mem_save(&gm, fd, true, &pages, NULL), 0);
+  cr_assert_eq(pages, 3);
+  cr_assert_eq(lseek(fd, 0, SEEK_END), 16 * MiB, "the file has the memory's size");
+  cr_assert_eq(lseek(fd, 0, SEEK_DATA), 2 * GUEST_PAGE, "holes before the first dirty page");
+  uint8_t b = 0;
+  cr_assert_eq(pread(fd, &b, 1, 7 * GUEST_PAGE), 1);
+  cr_assert_eq(b, 7);
+  cr_assert_eq(pread(fd, &b, 1, 3 * GUEST_PAGE + 3), 1);
+  cr_assert_eq(b, 9);
+  /* cleared, the next diff is empty; untracked memory cannot save one */
+  guest_mem_clear_dirty(&gm);
+  cr_assert_eq(guest_mem_save(&gm, fd, true, &pages, NULL), 0);
+  cr_assert_eq(pages, 0);
+  close(fd);
+  unlink(path);
+  guest_mem_destroy(&gm);
+}
+
+Test(memory, rebase_copies_a_diffs_data_onto_its_base)
+{
+  char base[] = "/tmp/isola-test-base-XXXXXX", diff[] = "/tmp/isola-test-diff-XXXXXX";
+  char other[] = "/tmp/isola-test-other-XXXXXX";
+  close(temp_file(base, 64 * 1024, 'a'));
+  int d = temp_file(diff, 64 * 1024, -1);
+  cr_assert_eq(pwrite(d, "bbbb", 4, 5 * 4096), 4);
+  close(d);
+  cr_assert_eq(snapshot_rebase(base, diff, NULL), 0);
+  int b = open(base, O_RDONLY);
+  char got[6] = {0};
+  cr_assert_eq(pread(b, got, 5, 5 * 4096 - 1), 5);
+  cr_assert_str_eq(got, "abbbb", "the diff's data lands at its offset");
+  cr_assert_eq(pread(b, got, 1, 5 * 4096 + 4), 1);
+  cr_assert_eq(got[0], 0, "the diff's page is copied whole, zeros too");
+  cr_assert_eq(pread(b, got, 1, 0), 1);
+  cr_assert_eq(got[0], 'a', "its holes leave the base alone");
+  close(b);
+  close(temp_file(other, 4096, 'c'));
+  err_t e = NULL;
+  cr_assert_eq(snapshot_rebase(other, diff, &e), -1);
+  cr_assert(strstr(err_msg(e), "the same machine's memory"), "%s", err_msg(e));
+  err_free(&e);
+  unlink(base);
+  unlink(diff);
+  unlink(other);
 }
 
 Test(bus, dispatches_by_range_with_offsets)

@@ -245,6 +245,25 @@ Test(rng, fills_the_buffer)
   cr_assert_eq(r.bytes, 64);
 }
 
+Test(rng, the_pages_the_device_writes_are_marked_for_a_diff_snapshot)
+{
+  /* KVM logs only the guest's writes: the used ring and the buffer the
+   * device fills must be marked by the VMM, or a Diff misses them */
+  cr_assert_eq(guest_mem_track_dirty(&gm, NULL), 0);
+  struct virtio_rng r = {0};
+  virtio_mmio_init(&m, &virtio_rng_ops, &r, &gm, (struct irq_line){0});
+  fd_init(&m, 1, 0);
+  guest_mem_clear_dirty(&gm);
+  fd_send(&m, 0, (struct fd_buf[]){{BUF_AT, 64, true}}, 1);
+  guest_mem_clear_dirty(&gm); /* the driver's own writes: KVM's part */
+  fd_send(&m, 0, (struct fd_buf[]){{BUF_AT + 0x3000, 64, true}}, 1);
+  uint32_t used;
+  cr_assert(fd_take(&m, 0, &used) && fd_take(&m, 0, &used));
+  cr_assert(guest_mem_is_dirty(&gm, FD_QBASE(0) + 0x2000), "the used ring");
+  cr_assert(guest_mem_is_dirty(&gm, BUF_AT + 0x3000), "the buffer it filled");
+  cr_assert_not(guest_mem_is_dirty(&gm, BUF_AT + 0x6000), "a page nobody wrote");
+}
+
 static struct virtio_vsock vs;
 static struct evloop loop;
 
