@@ -13,8 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/cleanup.h"
-
 static void close_from(int lowfd)
 {
 #ifdef SYS_close_range
