@@ -70,6 +70,9 @@ struct reply api_patch_drive(struct api *a, const struct api_call *rq)
     return api_fault(400, "rate_limiter: rate limiting is not built yet");
   if (!path)
     return API_NO_CONTENT;
+  /* started, but the VM is still being made, or could not be */
+  if (!a->vm)
+    return api_fault(400, "the microVM is not running");
   const char *pc = api_own(a, path);
   if (!pc)
     return API_OUT_OF_MEMORY;

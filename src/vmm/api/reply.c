@@ -18,6 +18,14 @@ struct reply api_fault(unsigned status, const char *fmt, ...)
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   json_t *j = json_pack("{ss}", "fault_message", msg);
+  if (!j) {
+    /* not UTF-8 (a path's bytes echoed, or a character cut at the end):
+     * JSON cannot carry it, and a fault must still say what was wrong */
+    for (char *p = msg; *p; p++)
+      if ((unsigned char)*p >= 0x80)
+        *p = '?';
+    j = json_pack("{ss}", "fault_message", msg);
+  }
   struct reply r = {status, json_dumps(j, JSON_COMPACT)};
   json_decref(j);
   return r;
