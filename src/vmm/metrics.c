@@ -30,13 +30,17 @@ static const struct {
     {"block_ID", "write_count", "write requests of disk ID"},
     {"block_ID", "flush_count", "flush requests of disk ID"},
     {"block_ID", "io_errors", "requests of disk ID that failed"},
+    {"block_ID", "rate_limiter_throttled_events", "times a request of disk ID waited for its rate limiter"},
     {"net_ID", "rx_packets_count", "frames delivered to the guest on NIC ID"},
     {"net_ID", "rx_bytes_count", "bytes delivered to the guest on NIC ID"},
     {"net_ID", "rx_dropped", "frames from the tap dropped on NIC ID"},
     {"net_ID", "tx_packets_count", "frames sent by the guest on NIC ID"},
     {"net_ID", "tx_bytes_count", "bytes sent by the guest on NIC ID"},
     {"net_ID", "tx_dropped", "guest frames dropped on NIC ID"},
+    {"net_ID", "rx_rate_limiter_throttled", "times a frame for the guest on NIC ID waited for its rate limiter"},
+    {"net_ID", "tx_rate_limiter_throttled", "times a frame of the guest on NIC ID waited for its rate limiter"},
     {"rng", "entropy_bytes", "random bytes given to the guest"},
+    {"rng", "entropy_rate_limiter_throttled", "times a request for random bytes waited for its rate limiter"},
     {"vsock", "rx_packets_count", "packets delivered to the guest"},
     {"vsock", "tx_packets_count", "packets sent by the guest"},
     {"vsock", "conns_added", "connections opened"},
@@ -108,20 +112,24 @@ int metrics_flush(struct vm *vm, err_t *err)
       struct virtio_blk *b = &vm->disks[i];
       char g[48];
       snprintf(g, sizeof g, "block_vd%c", 'a' + i);
-      json_object_set_new(j, g, json_pack("{sI sI sI sI}", "read_count", LOAD(b->reads), "write_count",
+      json_object_set_new(j, g, json_pack("{sI sI sI sI sI}", "read_count", LOAD(b->reads), "write_count",
                                           LOAD(b->writes), "flush_count", LOAD(b->flushes), "io_errors",
-                                          LOAD(b->errors)));
+                                          LOAD(b->errors), "rate_limiter_throttled_events",
+                                          LOAD(b->rl.throttled)));
     }
     for (int i = 0; i < vm->nnets; i++) {
       struct virtio_net *n = &vm->nets[i];
       char g[48];
       snprintf(g, sizeof g, "net_eth%d", i);
-      json_object_set_new(j, g, json_pack("{sI sI sI sI sI sI}", "rx_packets_count", LOAD(n->rx_frames),
+      json_object_set_new(j, g, json_pack("{sI sI sI sI sI sI sI sI}", "rx_packets_count", LOAD(n->rx_frames),
                                           "rx_bytes_count", LOAD(n->rx_bytes), "rx_dropped", LOAD(n->rx_dropped),
                                           "tx_packets_count", LOAD(n->tx_frames), "tx_bytes_count",
-                                          LOAD(n->tx_bytes), "tx_dropped", LOAD(n->tx_dropped)));
+                                          LOAD(n->tx_bytes), "tx_dropped", LOAD(n->tx_dropped),
+                                          "rx_rate_limiter_throttled", LOAD(n->rx_rl.throttled),
+                                          "tx_rate_limiter_throttled", LOAD(n->tx_rl.throttled)));
     }
-    json_object_set_new(j, "rng", json_pack("{sI}", "entropy_bytes", LOAD(vm->rng.bytes)));
+    json_object_set_new(j, "rng", json_pack("{sI sI}", "entropy_bytes", LOAD(vm->rng.bytes),
+                                            "entropy_rate_limiter_throttled", LOAD(vm->rng.rl.throttled)));
     if (vm->has_vsock)
       json_object_set_new(j, "vsock", json_pack("{sI sI sI sI}", "rx_packets_count", LOAD(vm->vsock.rx_packets),
                                                 "tx_packets_count", LOAD(vm->vsock.tx_packets), "conns_added",

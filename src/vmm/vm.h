@@ -40,6 +40,7 @@ struct vm_net {
   const char *tap;
   uint8_t mac[6];
   bool has_mac;
+  struct ratelimit_config rx_rate_limiter, tx_rate_limiter;
 };
 
 struct vm_config {
@@ -59,6 +60,7 @@ struct vm_config {
   int nnets;
   struct virtio_vsock_config vsock; /* cid 0: none */
   bool rng;
+  struct ratelimit_config rng_rate_limiter;
   const char *virtio_console; /* the Unix socket of a virtio-console, or NULL */
   const char *restore_state, *restore_mem; /* a snapshot to restore instead of booting */
   bool restore_paused;                     /* keep the restored VM paused */
@@ -113,6 +115,7 @@ struct vm {
   struct virtio_vsock vsock;
   bool has_vsock;
   struct virtio_rng rng;
+  bool has_rng;
   struct virtio_console console;
   bool has_console;
   int console_in;
@@ -156,6 +159,10 @@ int vm_attach_virtio(struct vm *vm, const struct vm_config *cfg, err_t *err);
 void vm_release_virtio(struct vm *vm);
 /* Disk `index` (in --disk order) gets another image while the VM runs. */
 int vm_replace_disk(struct vm *vm, int index, const char *path, err_t *err);
+/* New limits for a running device's rate limiter (Firecracker's PATCH of
+ * rate_limiter): the device loop is paused meanwhile. */
+int vm_set_rate_limit(struct vm *vm, struct ratelimit *rl, evloop_fn on_timer, void *dev,
+                      const struct ratelimit_config *c, err_t *err);
 
 /* vCPUs: created and configured by vm_create(), run by vm_run(). */
 int vcpu_create(struct vm *vm, struct vcpu *v, int id, err_t *err);

@@ -55,6 +55,13 @@ static int build_cmdline(struct vm *vm, const char *user, err_t *err)
   return 0;
 }
 
+/* A rate limiter's timerfd on the device loop, once it has one. */
+static int watch_timer(struct vm *vm, struct ratelimit *rl, evloop_fn fn, void *dev, err_t *err)
+{
+  int fd = ratelimit_fd(rl);
+  return fd < 0 ? 0 : evloop_add(&vm->loop, fd, EPOLLIN, fn, dev, err);
+}
+
 static int add_disk(struct vm *vm, const struct virtio_blk_config *cfg, err_t *err)
 {
   struct virtio_blk *b = &vm->disks[vm->ndisks];
@@ -68,19 +75,25 @@ static int add_disk(struct vm *vm, const struct virtio_blk_config *cfg, err_t *e
   int efd = virtio_blk_event_fd(b);
   if (efd >= 0 && evloop_add(&vm->loop, efd, EPOLLIN, virtio_blk_on_event, b, err) < 0)
     return -1;
+  if (watch_timer(vm, &b->rl, virtio_blk_on_timer, b, err) < 0)
+    return -1;
   return evloop_on_quiesce(&vm->loop, virtio_blk_quiesce, b, err);
 }
 
 static int add_net(struct vm *vm, const struct vm_net *cfg, err_t *err)
 {
   struct virtio_net *n = &vm->nets[vm->nnets];
-  struct virtio_net_config nc = {cfg->tap, cfg->has_mac ? cfg->mac : NULL};
+  struct virtio_net_config nc = {cfg->tap, cfg->has_mac ? cfg->mac : NULL, cfg->rx_rate_limiter,
+                                 cfg->tx_rate_limiter};
   if (virtio_net_open(n, &nc, err) < 0) {
     virtio_net_close(n);
     return -1;
   }
   vm->nnets++;
   if (add_slot(vm, virtio_net_ops(n), n, &n->m, err) < 0)
+    return -1;
+  if (watch_timer(vm, &n->rx_rl, virtio_net_on_rx_timer, n, err) < 0 ||
+      watch_timer(vm, &n->tx_rl, virtio_net_on_tx_timer, n, err) < 0)
     return -1;
   return evloop_add(&vm->loop, n->tap_fd, EPOLLIN | EPOLLET, virtio_net_on_tap, n, err);
 }
@@ -110,8 +123,11 @@ int vm_attach_virtio(struct vm *vm, const struct vm_config *cfg, err_t *err)
       return -1;
   }
   if (cfg->rng) {
-    struct virtio_mmio *m;
-    if (add_slot(vm, &virtio_rng_ops, &vm->rng, &m, err) < 0)
+    if (virtio_rng_open(&vm->rng, &cfg->rng_rate_limiter, err) < 0)
+      return -1;
+    vm->has_rng = true;
+    if (add_slot(vm, &virtio_rng_ops, &vm->rng, &vm->rng.m, err) < 0 ||
+        watch_timer(vm, &vm->rng.rl, virtio_rng_on_timer, &vm->rng, err) < 0)
       return -1;
   }
   return build_cmdline(vm, cfg->cmdline, err);
@@ -125,6 +141,16 @@ int vm_replace_disk(struct vm *vm, int index, const char *path, err_t *err)
   int r = virtio_blk_replace(&vm->disks[index], path, err);
   evloop_resume(&vm->loop);
   return r;
+}
+
+int vm_set_rate_limit(struct vm *vm, struct ratelimit *rl, evloop_fn on_timer, void *dev,
+                      const struct ratelimit_config *c, err_t *err)
+{
+  evloop_pause(&vm->loop);
+  int made = ratelimit_configure(rl, c, err);
+  int r = made == 1 ? watch_timer(vm, rl, on_timer, dev, err) : made;
+  evloop_resume(&vm->loop);
+  return r < 0 ? -1 : 0;
 }
 
 void vm_release_virtio(struct vm *vm)
@@ -147,6 +173,11 @@ void vm_release_virtio(struct vm *vm)
   if (vm->has_console)
     virtio_console_close(&vm->console);
   vm->has_console = false;
+  if (vm->has_rng) {
+    evloop_remove(&vm->loop, ratelimit_fd(&vm->rng.rl));
+    virtio_rng_close(&vm->rng);
+  }
+  vm->has_rng = false;
   free(vm->cmdline);
   vm->cmdline = NULL;
 }

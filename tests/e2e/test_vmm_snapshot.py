@@ -706,3 +706,64 @@ def test_a_vsock_the_guest_never_drove_restores_quietly(isola, tmp_path):
     r.p.terminate()
     _, err = r.p.communicate(timeout=20)
     assert "vsock" not in err, err
+
+
+def test_rate_limiters_hold_devices_back_and_change_while_running(isola, tmp_path):
+    """Firecracker's token buckets on a drive and on entropy: a guest whose
+    disk allows one request per 100 ms and rng 16 bytes a second (a round
+    every 20 ms asks for 16) still goes round correctly,
+    only waiting (the metrics count each wait); a PATCH lifts the disk's
+    limit while it runs, and no request waits after that."""
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(1 << 20))
+    uds = tmp_path / "v.sock"
+    echo = unix_echo(f"{uds}_1234")
+    sock, metrics = tmp_path / "api.sock", tmp_path / "metrics.json"
+    v = Vmm(isola, tmp_path, "--api-sock", sock)
+    try:
+        v.wait_sock(sock)
+        a = v.api
+        one_per_100ms = {"ops": {"size": 1, "refill_time": 100}}
+        for url, body in [
+                ("/metrics", {"metrics_path": str(metrics)}),
+                ("/boot-source", {"kernel_image_path": str(guest(isola, "vloop"))}),
+                ("/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}),
+                ("/drives/d0", {"drive_id": "d0", "path_on_host": str(disk), "is_root_device": False,
+                                "rate_limiter": one_per_100ms}),
+                ("/entropy", {"rate_limiter": {"bandwidth": {"size": 16, "refill_time": 1000}}}),
+                ("/vsock", {"guest_cid": 9, "uds_path": str(uds)})]:
+            st = a("PUT", url, body)
+            assert st[0] == 204, (url, st)
+        st, err = a("PUT", "/drives/d1", {"drive_id": "d1", "path_on_host": str(disk),
+                                          "rate_limiter": {"bandwidth": {"size": 10}}})
+        assert st == 400 and "rate_limiter.bandwidth.refill_time: must be more than 0" in err["fault_message"]
+        assert a("PUT", "/actions", {"action_type": "InstanceStart"})[0] == 204
+        out = lambda: open(tmp_path / "vmm.out").read()
+        wait_for(lambda: len(rounds(out())) >= 4, "the limited guest did not go round: " + out()[-300:], timeout=60)
+        assert "FAILED" not in out()
+        cfg = a("GET", "/vm/config")[1]
+        assert cfg["drives"][0]["rate_limiter"]["ops"] == {"size": 1, "one_time_burst": 0, "refill_time": 100}
+        assert cfg["entropy"]["rate_limiter"]["bandwidth"]["size"] == 16
+
+        def flushed():
+            assert a("PUT", "/actions", {"action_type": "FlushMetrics"})[0] == 204
+            line = json.loads(metrics.read_text().splitlines()[-1])
+            return line["block_vda"]["rate_limiter_throttled_events"], line["rng"]["entropy_rate_limiter_throttled"]
+
+        blk, rng = flushed()
+        assert blk > 0 and rng > 0, (blk, rng)
+        # lift the disk's limit (size 0) while it runs; rng stays limited
+        assert a("PATCH", "/drives/d0", {"drive_id": "d0", "rate_limiter": {"ops": {"size": 0}}})[0] == 204
+        assert "rate_limiter" not in a("GET", "/vm/config")[1]["drives"][0]
+        n = len(rounds(out()))
+        wait_for(lambda: len(rounds(out())) >= n + 2, "the guest stopped after the PATCH")
+        blk_after, _ = flushed()
+        wait_for(lambda: len(rounds(out())) >= n + 5, "the guest stopped after the PATCH")
+        blk_later, rng_later = flushed()
+        assert blk_later == blk_after, "no disk request waits once the limit is lifted"
+        assert rng_later > rng, "rng is still limited"
+        assert "FAILED" not in out()
+    finally:
+        echo.close()
+        if v.p.poll() is None:
+            v.stop()

@@ -29,8 +29,9 @@ struct reply api_put_drive(struct api *a, const struct api_call *rq)
     return r;
   if (strcmp(did, id))
     return api_fault(400, "drive_id: `%s` differs from the path's `%s`", did, id);
-  if (json_object_get(b, "rate_limiter"))
-    return api_fault(400, "rate_limiter: rate limiting is not built yet");
+  struct ratelimit_config limit = {0};
+  if (api_limit_field(b, "rate_limiter", &limit, &r) < 0)
+    return r;
   if (access(path, R_OK) < 0)
     return api_fault(400, "path_on_host: cannot read `%s`: %s", path, strerror(errno));
   const char *pc = api_own(a, path), *ic = api_own(a, id);
@@ -44,7 +45,8 @@ struct reply api_put_drive(struct api *a, const struct api_call *rq)
     slot = c->ndisks++;
   }
   c->disks[slot] = (struct virtio_blk_config){.path = pc, .ro = ro, .id = ic,
-                                              .sync_io = engine && !strcmp(engine, "Sync")};
+                                              .sync_io = engine && !strcmp(engine, "Sync"),
+                                              .rate_limiter = limit};
   (void)root; /* the root device is the guest's business (root= on the command line) */
   return API_NO_CONTENT;
 }
@@ -66,19 +68,27 @@ struct reply api_patch_drive(struct api *a, const struct api_call *rq)
   int i = disk_index(a->cfg, id);
   if (i < 0)
     return api_fault(400, "drive_id: the microVM has no drive `%s`", id);
-  if (json_object_get(b, "rate_limiter"))
-    return api_fault(400, "rate_limiter: rate limiting is not built yet");
-  if (!path)
-    return API_NO_CONTENT;
+  struct virtio_blk_config *d = &a->cfg->disks[i];
+  struct ratelimit_config limit = d->rate_limiter;
+  if (api_limit_field(b, "rate_limiter", &limit, &r) < 0)
+    return r;
   /* started, but the VM is still being made, or could not be */
   if (!a->vm)
     return api_fault(400, "the microVM is not running");
+  err_t err = NULL;
+  if (json_object_get(b, "rate_limiter")) {
+    struct virtio_blk *disk = &a->vm->disks[i];
+    if (vm_set_rate_limit(a->vm, &disk->rl, virtio_blk_on_timer, disk, &limit, &err) < 0)
+      return api_fault_err("rate_limiter", &err);
+    d->rate_limiter = limit;
+  }
+  if (!path)
+    return API_NO_CONTENT;
   const char *pc = api_own(a, path);
   if (!pc)
     return API_OUT_OF_MEMORY;
-  err_t err = NULL;
   if (vm_replace_disk(a->vm, i, path, &err) < 0)
     return api_fault_err("path_on_host", &err);
-  a->cfg->disks[i].path = pc;
+  d->path = pc;
   return API_NO_CONTENT;
 }

@@ -1,6 +1,8 @@
 /* Readers of a request body's fields: every error names the field. */
 #include <string.h>
 
+#include "vmm/ratelimit.h"
+
 #include "vmm/api/internal.h"
 
 int api_str_field(json_t *b, const char *key, bool required, const char **out, struct reply *r)
@@ -60,5 +62,24 @@ int api_known_fields(json_t *b, const char *const *known, struct reply *r)
       return -1;
     }
   }
+  return 0;
+}
+
+int api_limit_field(json_t *b, const char *key, struct ratelimit_config *out, struct reply *r)
+{
+  json_t *v = json_object_get(b, key);
+  if (!v)
+    return 0;
+  struct ratelimit_config next = *out;
+  err_t err = NULL;
+  if (ratelimit_from_json(v, key, &next, &err) < 0) {
+    *r = api_fault_err(NULL, &err);
+    return -1;
+  }
+  /* a bucket left out keeps its limits (Firecracker's PATCH); size 0 lifts one */
+  if (json_object_get(v, "bandwidth") || json_is_null(v))
+    out->bandwidth = next.bandwidth;
+  if (json_object_get(v, "ops") || json_is_null(v))
+    out->ops = next.ops;
   return 0;
 }

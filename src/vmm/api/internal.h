@@ -41,6 +41,10 @@ const char *api_own(struct api *a, const char *s);
 int api_str_field(json_t *b, const char *key, bool required, const char **out, struct reply *r);
 int api_int_field(json_t *b, const char *key, bool required, long min, long max, long *out, struct reply *r);
 int api_bool_field(json_t *b, const char *key, bool *out, struct reply *r);
+/* A rate limiter {bandwidth, ops}: the buckets it names replace those of
+ * *out (size 0 lifts a limit; null lifts both). */
+struct ratelimit_config;
+int api_limit_field(json_t *b, const char *key, struct ratelimit_config *out, struct reply *r);
 /* -1 on a field not in the NULL-ended `known`. */
 int api_known_fields(json_t *b, const char *const *known, struct reply *r);
 

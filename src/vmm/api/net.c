@@ -19,6 +19,9 @@ struct reply api_put_net(struct api *a, const struct api_call *rq)
   if (strcmp(iid, id))
     return api_fault(400, "iface_id: `%s` differs from the path's `%s`", iid, id);
   struct vm_net n = {0};
+  if (api_limit_field(b, "rx_rate_limiter", &n.rx_rate_limiter, &r) < 0 ||
+      api_limit_field(b, "tx_rate_limiter", &n.tx_rate_limiter, &r) < 0)
+    return r;
   if (mac) {
     if (devices_parse_mac(mac, n.mac) < 0)
       return api_fault(400, "guest_mac: `%s` is not a MAC address (XX:XX:XX:XX:XX:XX)", mac);
@@ -47,11 +50,27 @@ struct reply api_patch_net(struct api *a, const struct api_call *rq)
     return r;
   if (strcmp(iid, id))
     return api_fault(400, "iface_id: `%s` differs from the path's `%s`", iid, id);
-  if (devices_find_net(a->cfg, id) < 0)
+  int i = devices_find_net(a->cfg, id);
+  if (i < 0)
     return api_fault(400, "iface_id: the microVM has no network interface `%s`", id);
-  if (json_object_get(b, "rx_rate_limiter") || json_object_get(b, "tx_rate_limiter"))
-    return api_fault(400, "%s: rate limiting is not built yet",
-                 json_object_get(b, "rx_rate_limiter") ? "rx_rate_limiter" : "tx_rate_limiter");
+  struct vm_net *cfg = &a->cfg->nets[i];
+  struct ratelimit_config rx = cfg->rx_rate_limiter, tx = cfg->tx_rate_limiter;
+  if (api_limit_field(b, "rx_rate_limiter", &rx, &r) < 0 || api_limit_field(b, "tx_rate_limiter", &tx, &r) < 0)
+    return r;
+  if (!a->vm)
+    return api_fault(400, "the microVM is not running");
+  struct virtio_net *n = &a->vm->nets[i];
+  err_t err = NULL;
+  if (json_object_get(b, "rx_rate_limiter")) {
+    if (vm_set_rate_limit(a->vm, &n->rx_rl, virtio_net_on_rx_timer, n, &rx, &err) < 0)
+      return api_fault_err("rx_rate_limiter", &err);
+    cfg->rx_rate_limiter = rx;
+  }
+  if (json_object_get(b, "tx_rate_limiter")) {
+    if (vm_set_rate_limit(a->vm, &n->tx_rl, virtio_net_on_tx_timer, n, &tx, &err) < 0)
+      return api_fault_err("tx_rate_limiter", &err);
+    cfg->tx_rate_limiter = tx;
+  }
   return API_NO_CONTENT;
 }
 

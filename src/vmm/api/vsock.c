@@ -20,7 +20,12 @@ struct reply api_put_vsock(struct api *a, const struct api_call *rq)
 
 struct reply api_put_entropy(struct api *a, const struct api_call *rq)
 {
-  (void)rq;
+  static const char *const known[] = {"rate_limiter", NULL};
+  struct reply r;
+  struct ratelimit_config limit = {0};
+  if (api_known_fields(rq->body, known, &r) < 0 || api_limit_field(rq->body, "rate_limiter", &limit, &r) < 0)
+    return r;
   a->cfg->rng = true;
+  a->cfg->rng_rate_limiter = limit;
   return API_NO_CONTENT;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/ratelimit.h"
 #include "vmm/vm.h"
 
 static void mac_text(const uint8_t *m, char out[18])
@@ -21,16 +22,32 @@ static const char *iface_id(const struct vm_net *n, int i, char buf[16])
   return buf;
 }
 
+/* A limiter under `key`, when it limits anything. */
+static int set_limit(json_t *obj, const char *key, const struct ratelimit_config *c)
+{
+  json_t *l = ratelimit_to_json(c);
+  return !obj ? -1 : l ? json_object_set_new(obj, key, l) : 0;
+}
+
+/* The limiter under `key` of `v`, named `where`[i].key in errors. */
+static int get_limit(json_t *v, const char *key, const char *where, const char *list, size_t i,
+                     struct ratelimit_config *c, err_t *err)
+{
+  char field[160];
+  snprintf(field, sizeof field, "%s: %s[%zu].%s", where, list, i, key);
+  return ratelimit_from_json(json_object_get(v, key), field, c, err);
+}
+
 int devices_to_json(const struct vm_config *c, json_t *j)
 {
   json_t *drives = json_array(), *nets = json_array();
   int r = json_object_set_new(j, "drives", drives) | json_object_set_new(j, "network-interfaces", nets);
   for (int i = 0; i < c->ndisks; i++) {
     const struct virtio_blk_config *d = &c->disks[i];
-    r |= json_array_append_new(drives, json_pack("{ss ss sb sb ss}", "drive_id", d->id ? d->id : "",
-                                                 "path_on_host", d->path, "is_root_device", 0,
-                                                 "is_read_only", d->ro, "io_engine",
-                                                 d->sync_io ? "Sync" : "Async"));
+    json_t *dj = json_pack("{ss ss sb sb ss}", "drive_id", d->id ? d->id : "", "path_on_host", d->path,
+                           "is_root_device", 0, "is_read_only", d->ro, "io_engine", d->sync_io ? "Sync" : "Async");
+    r |= set_limit(dj, "rate_limiter", &d->rate_limiter);
+    r |= json_array_append_new(drives, dj);
   }
   for (int i = 0; i < c->nnets; i++) {
     char id[16], mac[18];
@@ -40,13 +57,18 @@ int devices_to_json(const struct vm_config *c, json_t *j)
       mac_text(c->nets[i].mac, mac);
       r |= json_object_set_new(n, "guest_mac", json_string(mac));
     }
+    r |= set_limit(n, "rx_rate_limiter", &c->nets[i].rx_rate_limiter);
+    r |= set_limit(n, "tx_rate_limiter", &c->nets[i].tx_rate_limiter);
     r |= json_array_append_new(nets, n);
   }
   if (c->vsock.cid)
     r |= json_object_set_new(j, "vsock", json_pack("{sIss}", "guest_cid", (json_int_t)c->vsock.cid,
                                                    "uds_path", c->vsock.uds));
-  if (c->rng)
-    r |= json_object_set_new(j, "entropy", json_object());
+  if (c->rng) {
+    json_t *e = json_object();
+    r |= set_limit(e, "rate_limiter", &c->rng_rate_limiter);
+    r |= json_object_set_new(j, "entropy", e);
+  }
   if (c->virtio_console)
     r |= json_object_set_new(j, "virtio-console", json_pack("{ss}", "socket_path", c->virtio_console));
   return r ? -1 : 0;
@@ -80,8 +102,11 @@ int devices_from_json(json_t *j, struct vm_config *c, const char *where, err_t *
     if (json_unpack(v, "{s:s, s:s, s?b, s?s}", "drive_id", &id, "path_on_host", &path,
                     "is_read_only", &ro, "io_engine", &engine) < 0)
       return BAD("%s: drives[%zu] is malformed (drive_id, path_on_host)", where, i);
-    c->disks[c->ndisks++] = (struct virtio_blk_config){.path = path, .ro = ro, .id = *id ? id : NULL,
-                                                       .sync_io = !strcmp(engine, "Sync")};
+    struct virtio_blk_config *d = &c->disks[c->ndisks++];
+    *d = (struct virtio_blk_config){.path = path, .ro = ro, .id = *id ? id : NULL,
+                                    .sync_io = !strcmp(engine, "Sync")};
+    if (get_limit(v, "rate_limiter", where, "drives", i, &d->rate_limiter, err) < 0)
+      return -1;
   }
   json_array_foreach(nets, i, v)
   {
@@ -93,6 +118,9 @@ int devices_from_json(json_t *j, struct vm_config *c, const char *where, err_t *
     if (mac && devices_parse_mac(mac, n->mac) < 0)
       return BAD("%s: network-interfaces[%zu].guest_mac `%s` is not a MAC address", where, i, mac);
     n->has_mac = mac != NULL;
+    if (get_limit(v, "rx_rate_limiter", where, "network-interfaces", i, &n->rx_rate_limiter, err) < 0 ||
+        get_limit(v, "tx_rate_limiter", where, "network-interfaces", i, &n->tx_rate_limiter, err) < 0)
+      return -1;
   }
   json_t *vs = json_object_get(j, "vsock");
   c->vsock = (struct virtio_vsock_config){0};
@@ -104,6 +132,12 @@ int devices_from_json(json_t *j, struct vm_config *c, const char *where, err_t *
     c->vsock = (struct virtio_vsock_config){.cid = (uint64_t)cid, .uds = uds};
   }
   c->rng = json_object_get(j, "entropy") != NULL;
+  c->rng_rate_limiter = (struct ratelimit_config){0};
+  char field[160];
+  snprintf(field, sizeof field, "%s: entropy.rate_limiter", where);
+  if (c->rng && ratelimit_from_json(json_object_get(json_object_get(j, "entropy"), "rate_limiter"), field,
+                                    &c->rng_rate_limiter, err) < 0)
+    return -1;
   c->virtio_console = NULL;
   json_t *con = json_object_get(j, "virtio-console");
   if (con && json_unpack(con, "{s:s}", "socket_path", &c->virtio_console) < 0)

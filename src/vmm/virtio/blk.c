@@ -148,6 +148,13 @@ static uint8_t prepare(struct virtio_blk *b, struct blk_inflight *f, struct blki
   }
 }
 
+/* What a request moves, for the bandwidth bucket: its buffers less the
+ * header and the status byte. */
+static uint64_t data_bytes(const struct virtq_req *req)
+{
+  return (req->readable > HDR ? req->readable - HDR : 0) + (req->writable ? req->writable - 1 : 0);
+}
+
 static void notify(void *dev, struct virtio_mmio *m, int queue)
 {
   struct virtio_blk *b = dev;
@@ -155,8 +162,12 @@ static void notify(void *dev, struct virtio_mmio *m, int queue)
     struct blk_inflight *f = b->free;
     if (!f)
       break; /* every slot in flight: completions kick us again */
-    if (virtio_mmio_pop(m, queue, &f->req) != 1)
+    if (ratelimit_blocked(&b->rl) || virtio_mmio_pop(m, queue, &f->req) != 1)
       break;
+    if (!ratelimit_consume(&b->rl, data_bytes(&f->req))) {
+      virtio_mmio_unpop(m, queue, 1); /* taken again when the timer fires */
+      break;
+    }
     b->free = f->next_free;
     struct blkio_req io;
     uint32_t data;
@@ -182,6 +193,14 @@ void virtio_blk_on_event(void *ctx, uint32_t events)
   blkio_reap(&b->io);
   if (was_full && b->free)
     notify(b, b->m, 0); /* requests left waiting for a slot */
+}
+
+void virtio_blk_on_timer(void *ctx, uint32_t events)
+{
+  (void)events;
+  struct virtio_blk *b = ctx;
+  ratelimit_on_timer(&b->rl);
+  notify(b, b->m, 0);
 }
 
 void virtio_blk_quiesce(void *ctx)
@@ -277,9 +296,10 @@ int virtio_blk_open(struct virtio_blk *b, const struct virtio_blk_config *cfg, e
   memset(b, 0, sizeof(*b));
   b->io.event_fd = -1;
   b->ro = cfg->ro;
+  ratelimit_init(&b->rl);
   struct stat st;
   b->fd = open_image(cfg->path, cfg->ro, &st, &b->sectors, err);
-  if (b->fd < 0)
+  if (b->fd < 0 || ratelimit_configure(&b->rl, &cfg->rate_limiter, err) < 0)
     return -1;
   bool block_dev = S_ISBLK(st.st_mode);
   if (cfg->id && strlen(cfg->id) > VIRTIO_BLK_ID_BYTES)
@@ -328,6 +348,7 @@ int virtio_blk_event_fd(const struct virtio_blk *b)
 void virtio_blk_close(struct virtio_blk *b)
 {
   blkio_close(&b->io);
+  ratelimit_close(&b->rl);
   free(b->slots);
   b->slots = b->free = NULL;
   if (b->fd >= 0)

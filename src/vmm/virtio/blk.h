@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/ratelimit.h"
 #include "vmm/virtio/blkio.h"
 #include "vmm/virtio/mmio.h"
 
@@ -23,6 +24,7 @@ struct virtio_blk {
   struct blkio io;
   struct virtio_mmio *m;
   struct blk_inflight *slots, *free;
+  struct ratelimit rl;
   uint64_t reads, writes, flushes, errors; /* metrics */
 };
 
@@ -31,6 +33,7 @@ struct virtio_blk_config {
   bool ro;
   const char *id;  /* NULL: made from the image's device and inode numbers */
   bool sync_io;    /* skip io_uring */
+  struct ratelimit_config rate_limiter;
 };
 
 /* Opens and locks the image (shared for read-only, exclusive otherwise,
@@ -48,6 +51,8 @@ void virtio_blk_close(struct virtio_blk *b);
 /* The io_uring completion eventfd for the device loop, or -1. */
 int virtio_blk_event_fd(const struct virtio_blk *b);
 void virtio_blk_on_event(void *ctx, uint32_t events);
+/* The rate limiter's timer fired (device loop): serve what waited. */
+void virtio_blk_on_timer(void *ctx, uint32_t events);
 /* Device loop, before it parks: wait for every request in flight and
  * answer it. */
 void virtio_blk_quiesce(void *ctx);

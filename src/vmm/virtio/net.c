@@ -29,7 +29,11 @@ static void transmit(struct virtio_net *n, struct virtio_mmio *m)
 {
   struct virtq_req req;
   struct iovec iov[VIRTQ_MAX_SEGS];
-  while (virtio_mmio_pop(m, TXQ, &req) == 1) {
+  while (!ratelimit_blocked(&n->tx_rl) && virtio_mmio_pop(m, TXQ, &req) == 1) {
+    if (!ratelimit_consume(&n->tx_rl, req.readable > TAP_VNET_HDR ? req.readable - TAP_VNET_HDR : 0)) {
+      virtio_mmio_unpop(m, TXQ, 1); /* sent when the timer fires */
+      return;
+    }
     int cnt = virtq_req_iov(m->gm, &req, false, 0, req.readable, iov, VIRTQ_MAX_SEGS);
     if (cnt < 0 || req.readable < TAP_VNET_HDR || req.readable > NET_FRAME_MAX) {
       n->tx_dropped++;
@@ -98,7 +102,11 @@ static void receive(struct virtio_net *n, struct virtio_mmio *m)
         continue;
       memset(n->frame + NUM_BUFFERS_OFF, 0, 2);
       n->frame_len = (size_t)r;
+      n->frame_paid = false;
     }
+    if (!n->frame_paid && !ratelimit_consume(&n->rx_rl, n->frame_len - TAP_VNET_HDR))
+      return; /* the frame waits for the rx timer */
+    n->frame_paid = true;
     if (!deliver(n, m))
       return; /* the frame waits for the driver's next receive kick */
     n->frame_len = 0;
@@ -119,6 +127,22 @@ void virtio_net_on_tap(void *ctx, uint32_t events)
   (void)events;
   struct virtio_net *n = ctx;
   receive(n, n->m);
+}
+
+void virtio_net_on_rx_timer(void *ctx, uint32_t events)
+{
+  (void)events;
+  struct virtio_net *n = ctx;
+  ratelimit_on_timer(&n->rx_rl);
+  receive(n, n->m);
+}
+
+void virtio_net_on_tx_timer(void *ctx, uint32_t events)
+{
+  (void)events;
+  struct virtio_net *n = ctx;
+  ratelimit_on_timer(&n->tx_rl);
+  transmit(n, n->m);
 }
 
 static void activate(void *dev, uint64_t features)
@@ -176,6 +200,11 @@ int virtio_net_open(struct virtio_net *n, const struct virtio_net_config *cfg, e
 {
   memset(n, 0, sizeof(*n));
   n->tap_fd = -1;
+  ratelimit_init(&n->rx_rl);
+  ratelimit_init(&n->tx_rl);
+  if (ratelimit_configure(&n->rx_rl, &cfg->rx_rate_limiter, err) < 0 ||
+      ratelimit_configure(&n->tx_rl, &cfg->tx_rate_limiter, err) < 0)
+    return -1;
   snprintf(n->tap, sizeof(n->tap), "%s", cfg->tap);
   if (cfg->mac) {
     memcpy(n->mac, cfg->mac, 6);
@@ -190,6 +219,8 @@ int virtio_net_open(struct virtio_net *n, const struct virtio_net_config *cfg, e
 
 void virtio_net_close(struct virtio_net *n)
 {
+  ratelimit_close(&n->rx_rl);
+  ratelimit_close(&n->tx_rl);
   free(n->frame);
   n->frame = NULL;
   if (n->tap_fd >= 0)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/ratelimit.h"
 #include "vmm/virtio/mmio.h"
 #include "vmm/virtio/tap.h"
 
@@ -23,12 +24,15 @@ struct virtio_net {
   struct virtio_mmio *m;
   uint8_t *frame; /* a received frame waiting for receive buffers */
   size_t frame_len;
+  bool frame_paid; /* its rx tokens are taken */
+  struct ratelimit rx_rl, tx_rl;
   uint64_t rx_frames, tx_frames, rx_bytes, tx_bytes, rx_dropped, tx_dropped;
 };
 
 struct virtio_net_config {
   const char *tap;
   const uint8_t *mac; /* NULL: the guest picks one */
+  struct ratelimit_config rx_rate_limiter, tx_rate_limiter;
 };
 
 int virtio_net_open(struct virtio_net *n, const struct virtio_net_config *cfg, err_t *err);
@@ -36,5 +40,8 @@ void virtio_net_close(struct virtio_net *n);
 /* The tap became readable (device loop). */
 void virtio_net_on_tap(void *ctx, uint32_t events);
 const struct virtio_dev_ops *virtio_net_ops(const struct virtio_net *n);
+/* A rate limiter's timer fired (device loop): receive or send what waited. */
+void virtio_net_on_rx_timer(void *ctx, uint32_t events);
+void virtio_net_on_tx_timer(void *ctx, uint32_t events);
 
 #endif
