@@ -64,6 +64,19 @@ def test_capabilities_are_exactly_the_configured_sets(runtime, bundle):
         assert line.split()[1] == "0000000000000021", line  # bits 0 (CHOWN) and 5 (KILL)
 
 
+def test_ambient_capabilities_outside_inheritable_are_skipped_as_runc_does(runtime, bundle):
+    # Buildah's RUN steps ask for ambient capabilities with no inheritable set;
+    # the kernel refuses those (capabilities(7)), runc and crun go on without.
+    caps = bundle.process["capabilities"]
+    for s in ("bounding", "effective", "permitted", "ambient"):
+        caps[s] = ["CAP_CHOWN", "CAP_KILL"]
+    caps["inheritable"] = ["CAP_KILL"]
+    bundle.args("sh", "-c", "grep -E 'Cap(Amb|Eff|Inh)' /proc/self/status")
+    out = dict(line.split() for line in runtime.ok("run", bundle.id, cwd=bundle.path).stdout.splitlines())
+    assert out["CapInh:"] == "0000000000000020" and out["CapAmb:"] == "0000000000000020", out
+    assert out["CapEff:"] == "0000000000000021", out
+
+
 def test_no_new_privileges_is_set(runtime, bundle):
     bundle.process["noNewPrivileges"] = True
     bundle.args("grep", "NoNewPrivs", "/proc/self/status")

@@ -124,10 +124,17 @@ static int drop_bounding(uint64_t keep, err_t *err)
   return 0;
 }
 
+/* capabilities(7): a capability can be ambient only while it is both
+ * permitted and inheritable; the kernel refuses others with EPERM (and
+ * unknown ones with EINVAL).  Buildah asks for ambient capabilities with an
+ * empty inheritable set; runc and crun skip what the kernel refuses, and so
+ * do we: the process then runs without those ambient capabilities, which
+ * is all the configured sets allow. */
 static int raise_ambient(uint64_t ambient, err_t *err)
 {
   for (int c = 0; c <= 63; c++)
-    if ((ambient & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+    if ((ambient & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 &&
+        errno != EPERM && errno != EINVAL)
       return err_sys(err, "cannot raise ambient capability %d", c);
   return 0;
 }
