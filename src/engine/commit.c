@@ -1,8 +1,10 @@
 /* isola commit: a container's changes (the overlay's upper directory) as a
- * new layer over its image.  Overlay whiteouts (0/0 character devices) and
- * opaque directories (trusted.overlay.opaque) become the OCI forms
- * (.wh.NAME, .wh..wh..opq); the config is the container's: its command,
- * environment, working directory and user, plus --change instructions. */
+ * new layer over its image; none when it changed nothing, the commit then
+ * being a config-only step of the image's history, as Docker makes it.
+ * Overlay whiteouts (0/0 character devices) and opaque directories
+ * (trusted.overlay.opaque) become the OCI forms (.wh.NAME, .wh..wh..opq);
+ * the config is the container's: its command, environment, working
+ * directory and user, plus --change instructions. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -126,6 +128,38 @@ static int walk(struct archive *a, int dirfd, const char *prefix, err_t *err)
   }
   closedir(d);
   return r;
+}
+
+/* An upper directory with nothing in it: the container changed no file. */
+static int upper_is_empty(const char *upper, bool *empty, err_t *err)
+{
+  _cleanup_closedir_ DIR *d = opendir(upper);
+  if (!d)
+    return err_sys(err, "cannot open `%s`", upper);
+  struct dirent *e;
+  *empty = true;
+  while (*empty && (e = readdir(d)))
+    *empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+  return 0;
+}
+
+/* What Docker records as a commit's created_by: the container's command,
+ * its words joined by spaces. */
+static char *command_line(const json_t *cmd)
+{
+  size_t n = 1, i;
+  json_t *a;
+  json_array_foreach(cmd, i, a) n += strlen(json_string_value(a) ? json_string_value(a) : "") + 1;
+  char *s = calloc(n, 1);
+  if (!s)
+    return NULL;
+  json_array_foreach(cmd, i, a)
+  {
+    if (i)
+      strcat(s, " ");
+    strcat(s, json_string_value(a) ? json_string_value(a) : "");
+  }
+  return s;
 }
 
 static int layer_from_upper(const char *upper, const char *out, err_t *err)
@@ -269,8 +303,10 @@ int cmd_commit(int argc, char **argv)
   struct store st;
   struct image parent;
   struct digest md, id;
-  bool have_parent = false, have_store = false;
+  bool have_parent = false, have_store = false, unchanged = false;
   if (r == 0)
+    r = upper_is_empty(upper, &unchanged, &err);
+  if (r == 0 && !unchanged)
     r = layer_from_upper(upper, tarball, &err);
   if (r == 0 && (r = store_open(&st, engine_root, &err)) == 0)
     have_store = true;
@@ -278,8 +314,11 @@ int cmd_commit(int argc, char **argv)
     r = digest_parse(json_string_value(json_object_get(ct.rec, "ImageManifest")), &md, &err);
   if (r == 0 && (r = image_load_manifest(&st, &md, &parent, &err)) == 0)
     have_parent = true;
+  _cleanup_json_ json_t *cmd = bundle_command(ct.rec, img);
+  _cleanup_free_ char *created_by = command_line(cmd);
+  struct image_step step = {.created_by = created_by, .comment = msg, .author = author};
   if (r == 0)
-    r = image_commit(&st, &parent, tarball, cfg, msg, author, argv[optind + 1], &id, &err);
+    r = image_commit(&st, &parent, unchanged ? NULL : tarball, cfg, &step, argv[optind + 1], &id, &err);
   if (have_parent)
     image_release(&parent);
   if (have_store)

@@ -339,14 +339,27 @@ static json_t *image_inspect_json(struct store *st, json_t *names, const char *w
     digest_format(&img.config.diff_ids[l], d);
     json_array_append_new(layers, json_string(d));
   }
-  json_t *doc = json_loads(img.config_json, 0, NULL);
-  cfg = doc ? json_incref(json_object_get(doc, "config")) : NULL;
-  json_decref(doc);
-  json_t *j = json_pack("{ss ss so ss ss ss sI s{ss so} so}", "Id", id + 7, "Digest", md, "RepoTags",
+  cfg = img.config.exec ? json_incref(img.config.exec) : json_object();
+  /* History as Podman's inspect shows it: the config's own entries */
+  json_t *history = json_array();
+  for (size_t i = 0; i < img.config.nhistory; i++) {
+    const struct image_history *h = &img.config.history[i];
+    json_t *e = json_object();
+    const char *keys[] = {"created", "created_by", "author", "comment"};
+    const char *vals[] = {h->created, h->created_by, h->author, h->comment};
+    for (size_t k = 0; k < 4; k++)
+      if (vals[k])
+        json_object_set_new(e, keys[k], json_string(vals[k]));
+    if (h->empty_layer)
+      json_object_set_new(e, "empty_layer", json_true());
+    json_array_append_new(history, e);
+  }
+  json_t *j = json_pack("{ss ss so ss ss ss ss sI s{ss so} so so}", "Id", id + 7, "Digest", md, "RepoTags",
                         image_names_of(names, &img.manifest_digest), "Architecture",
                         img.config.arch ? img.config.arch : "", "Os", img.config.os ? img.config.os : "",
-                        "Created", img.config.created ? img.config.created : "", "Size", (json_int_t)img.size,
-                        "RootFS", "Type", "layers", "Layers", layers, "Config", cfg ? cfg : json_object());
+                        "Created", img.config.created ? img.config.created : "", "Author",
+                        img.config.author ? img.config.author : "", "Size", (json_int_t)img.size, "RootFS", "Type",
+                        "layers", "Layers", layers, "Config", cfg ? cfg : json_object(), "History", history);
   image_release(&img);
   return j;
 }
@@ -436,7 +449,7 @@ int cmd_import(int argc, char **argv)
   struct digest id;
   int r = open_store(&st, &err);
   if (r == 0)
-    r = image_import(&st, argv[1], argc == 3 ? argv[2] : "localhost/imported:latest", &id, &err);
+    r = image_import(&st, argv[1], NULL, NULL, argc == 3 ? argv[2] : "localhost/imported:latest", &id, &err);
   store_close(&st);
   if (r < 0)
     return fail(&err);

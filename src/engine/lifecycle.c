@@ -73,14 +73,8 @@ static int create_container(json_t *rec, const struct run_flags *f, const char *
   char id[DIGEST_STR_LEN + 1], md[DIGEST_STR_LEN + 1];
   digest_format(&img.id, id);
   digest_format(&img.manifest_digest, md);
-  json_t *doc = json_loads(img.config_json, 0, NULL);
-  json_t *icfg = json_incref(json_object_get(doc, "config"));
-  json_decref(doc);
+  json_t *icfg = img.config.exec ? json_incref(img.config.exec) : json_object();
   image_release(&img);
-  if (!json_is_object(icfg)) {
-    json_decref(icfg);
-    icfg = json_object();
-  }
   json_t *cmd = bundle_command(rec, icfg);
 
   char cid[CTR_ID_LEN + 1];

@@ -242,8 +242,7 @@ int image_unpack_layers(struct store *st, const struct manifest *m, err_t *err)
   return 0;
 }
 
-static int read_config(struct store *st, const struct manifest *m, struct image_config *c,
-                       char **json, err_t *err)
+static int read_config(struct store *st, const struct manifest *m, struct image_config *c, err_t *err)
 {
   char *data = NULL;
   size_t len = 0;
@@ -253,10 +252,7 @@ static int read_config(struct store *st, const struct manifest *m, struct image_
   if (r == 0 && c->ndiff_ids != m->nlayers)
     r = err_make(err, EINVAL, "the image config lists %zu layers but the manifest %zu",
                  c->ndiff_ids, m->nlayers);
-  if (r == 0 && json)
-    *json = data;
-  else
-    free(data);
+  free(data);
   if (r < 0)
     image_config_release(c);
   return r;
@@ -316,7 +312,7 @@ static int pull_from(struct store *st, const char *host, bool tls_verify, const 
     imd = md;
   }
   if (fetch_blob(&reg, st, &img.config, NULL, err) < 0 ||
-      read_config(st, &img, &cfg, NULL, err) < 0)
+      read_config(st, &img, &cfg, err) < 0)
     goto unlock;
   res->layers = img.nlayers;
   if (fetch_layers(&reg, st, &img, o->jobs, o->progress, o->live, res, err) < 0 ||
@@ -422,7 +418,7 @@ int image_load_manifest(struct store *st, const struct digest *md, struct image 
   img->id = img->manifest.config.digest;
   for (size_t i = 0; i < img->manifest.nlayers; i++)
     img->size += img->manifest.layers[i].size;
-  if (read_config(st, &img->manifest, &img->config, &img->config_json, err) < 0) {
+  if (read_config(st, &img->manifest, &img->config, err) < 0) {
     manifest_release(&img->manifest);
     return -1;
   }
@@ -507,7 +503,6 @@ void image_release(struct image *img)
 {
   manifest_release(&img->manifest);
   image_config_release(&img->config);
-  free(img->config_json);
   memset(img, 0, sizeof(*img));
 }
 
@@ -677,104 +672,6 @@ int image_commit_manifest(struct store *st, const struct digest *config, uint64_
     manifest_release(&m);
   }
   free(body);
-  return r;
-}
-
-int image_import(struct store *st, const char *tarball, const char *name, struct digest *id,
-                 err_t *err)
-{
-  _cleanup_free_ char *norm = image_normalize(name, err);
-  if (!norm)
-    return -1;
-  /* The tarball becomes the layer blob as it is (plain, gzip or zstd);
-   * its diff_id is the digest of the uncompressed tar. */
-  struct digest diff_id, cd, md;
-  struct descriptor layer = {0};
-  if (layer_diff_id(tarball, &diff_id, (const char **)&layer.media_type, err) < 0 ||
-      store_lock(st, false, err) < 0)
-    return err_context(err, "importing `%s`", tarball);
-  char dd[DIGEST_STR_LEN + 1];
-  digest_format(&diff_id, dd);
-  json_t *cfg = json_pack("{ss ss s{ss s[s]} s{}}", "architecture", "amd64", "os", "linux", "rootfs",
-                          "type", "layers", "diff_ids", dd, "config");
-  char *cfg_s = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  json_decref(cfg);
-  int r = cfg_s ? 0 : err_sys(err, "cannot build the image config");
-  if (r == 0)
-    r = store_put_file(st, tarball, NULL, &layer.digest, &layer.size, err);
-  if (r == 0)
-    r = store_put(st, cfg_s, strlen(cfg_s), &cd, err);
-  if (r == 0)
-    r = image_commit_manifest(st, &cd, strlen(cfg_s), &layer, 1, &md, err);
-  free(cfg_s);
-  store_unlock(st);
-  if (r == 0 && (r = store_lock(st, true, err)) == 0) {
-    r = store_set_name(st, norm, &md, err);
-    store_unlock(st);
-    *id = cd;
-  }
-  return r < 0 ? err_context(err, "importing `%s`", tarball) : 0;
-}
-
-int image_commit(struct store *st, const struct image *parent, const char *tarball, json_t *config,
-                 const char *comment, const char *author, const char *name, struct digest *id, err_t *err)
-{
-  _cleanup_free_ char *norm = image_normalize(name, err);
-  if (!norm)
-    return -1;
-  struct digest diff_id, cd, md;
-  struct descriptor layer = {0};
-  if (layer_diff_id(tarball, &diff_id, (const char **)&layer.media_type, err) < 0)
-    return err_context(err, "the new layer");
-  json_t *doc = json_loads(parent->config_json, 0, NULL);
-  if (!json_is_object(doc)) {
-    json_decref(doc);
-    return err_make(err, EINVAL, "the parent image's config is not a JSON object");
-  }
-  char dd[DIGEST_STR_LEN + 1], now[CLOCK_RFC3339_LEN];
-  digest_format(&diff_id, dd);
-  clock_rfc3339(now, sizeof now);
-  json_t *rootfs = json_object_get(doc, "rootfs");
-  if (!json_is_object(rootfs)) {
-    rootfs = json_pack("{ss s[]}", "type", "layers", "diff_ids");
-    json_object_set_new(doc, "rootfs", rootfs);
-  }
-  json_array_append_new(json_object_get(rootfs, "diff_ids"), json_string(dd));
-  json_object_set(doc, "config", config);
-  json_object_set_new(doc, "created", json_string(now));
-  if (author)
-    json_object_set_new(doc, "author", json_string(author));
-  if (!json_is_array(json_object_get(doc, "history")))
-    json_object_set_new(doc, "history", json_array());
-  json_t *h = json_pack("{ss ss}", "created", now, "created_by", "isola commit");
-  if (comment)
-    json_object_set_new(h, "comment", json_string(comment));
-  json_array_append_new(json_object_get(doc, "history"), h);
-  char *cfg_s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-  json_decref(doc);
-  size_t n = parent->manifest.nlayers;
-  struct descriptor *layers = calloc(n + 1, sizeof *layers);
-  int r = cfg_s && layers ? 0 : err_sys(err, "out of memory");
-  for (size_t i = 0; r == 0 && i < n; i++)
-    layers[i] = parent->manifest.layers[i];
-  if (r == 0)
-    r = store_lock(st, false, err);
-  if (r == 0) {
-    r = store_put_file(st, tarball, NULL, &layer.digest, &layer.size, err);
-    layers[n] = layer;
-    if (r == 0)
-      r = store_put(st, cfg_s, strlen(cfg_s), &cd, err);
-    if (r == 0)
-      r = image_commit_manifest(st, &cd, strlen(cfg_s), layers, n + 1, &md, err);
-    store_unlock(st);
-  }
-  free(layers);
-  free(cfg_s);
-  if (r == 0 && (r = store_lock(st, true, err)) == 0) {
-    r = store_set_name(st, norm, &md, err);
-    store_unlock(st);
-    *id = cd;
-  }
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "image/config.h"
 #include "image/digest.h"
 #include "image/manifest.h"
 #include "image/store.h"
@@ -46,7 +47,6 @@ struct image {
   struct digest manifest_digest, id; /* id = config digest */
   struct manifest manifest;
   struct image_config config;
-  char *config_json;
   uint64_t size; /* sum of layer blob sizes */
 };
 
@@ -70,14 +70,25 @@ int image_remove(struct store *st, const char *what, bool force, err_t *err);
 /* Remove blobs and unpacked layers no name reaches; counts what went. */
 int image_gc(struct store *st, unsigned *blobs, unsigned *layers, err_t *err);
 
-/* A root filesystem tarball as a one-layer image named `name`. */
-int image_import(struct store *st, const char *tarball, const char *name, struct digest *id,
-                 err_t *err);
+/* One step of an image's history, as `import` and `commit` record it;
+ * any member may be NULL. */
+struct image_step {
+  const char *created_by; /* the command that made the step */
+  const char *comment;    /* --message */
+  const char *author;     /* --author: also the new image's author */
+};
 
-/* A new image: `parent`'s layers plus `tarball` as one more, `config` as
- * its config object, a history entry; named `name`. *id gets its ID. */
-int image_commit(struct store *st, const struct image *parent, const char *tarball, json_t *config,
-                 const char *comment, const char *author, const char *name, struct digest *id, err_t *err);
+/* A root filesystem tarball (plain, gzip or zstd) as a one-layer image
+ * named `name`, with `exec` (NULL: none) as its execution config
+ * (image_config.exec) and `message` as its history entry's comment. */
+int image_import(struct store *st, const char *tarball, json_t *exec, const char *message, const char *name,
+                 struct digest *id, err_t *err);
+
+/* A new image: `parent`'s layers plus `tarball` as one more (NULL: no
+ * filesystem change, a config-only step), `exec` as its execution config,
+ * `parent`'s history plus `step`; named `name`.  *id gets its ID. */
+int image_commit(struct store *st, const struct image *parent, const char *tarball, json_t *exec,
+                 const struct image_step *step, const char *name, struct digest *id, err_t *err);
 
 int image_push(struct store *st, const char *what, const char *dest, const struct pull_opts *o,
                err_t *err);

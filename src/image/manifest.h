@@ -1,6 +1,6 @@
-/* OCI image-spec and Docker schema 2 documents: manifests, indexes (and
- * Docker manifest lists), image configs.  Parsed from untrusted bytes into
- * plain structs; every error names the field. */
+/* OCI image-spec and Docker schema 2 documents: manifests and indexes (and
+ * Docker manifest lists); image configs are image/config.h.  Parsed from
+ * untrusted bytes into plain structs; every error names the field. */
 #ifndef ISOLA_IMAGE_MANIFEST_H
 #define ISOLA_IMAGE_MANIFEST_H
 
@@ -58,14 +58,5 @@ void manifest_release(struct manifest *m);
  * index offers. */
 int manifest_pick_platform(const struct manifest *index, const char *platform,
                            const struct descriptor **out, err_t *err);
-
-/* What the engine needs from an image config. */
-struct image_config {
-  char *os, *arch, *created;
-  struct digest *diff_ids;
-  size_t ndiff_ids;
-};
-int image_config_parse(const char *data, size_t len, struct image_config *c, err_t *err);
-void image_config_release(struct image_config *c);
 
 #endif

@@ -4,6 +4,7 @@ policies, healthchecks and crash safety, on busybox images through our
 runtime."""
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -15,6 +16,8 @@ import pytest
 from harness import leaks
 from harness.engine import Engine, import_busybox
 from harness.fixtures import run
+from harness.podman import Podman
+from harness.registry import build_layout
 
 
 @pytest.fixture
@@ -436,6 +439,113 @@ def test_commit_makes_an_image_of_the_changes(eng):
     assert len(info["RootFS"]["Layers"]) == 2
     r = eng("commit", "-c", "FROB x", "changed", "localhost/bad:1")
     assert r.returncode == 125 and "FROB" in r.stderr
+
+
+@pytest.fixture
+def podman(isola, tmp_path):
+    p = Podman(isola, tmp_path / "podman")
+    yield p
+    p.close()
+
+
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+BUILD = """FROM {base}
+RUN echo built on {base} > /built
+ENV FROM_BUILD=1
+LABEL made.by=podman
+RUN cat /built
+"""
+
+
+def add_file(diff_id):
+    """The history entry Podman writes for a layer imported from a tarball."""
+    return f"/bin/sh -c #(nop) ADD file:{diff_id[7:]} in /"
+
+
+def layer_steps(history):
+    return [h for h in history if not h.get("empty_layer")]
+
+
+def to_podman(eng, podman, tmp_path, ref):
+    archive = tmp_path / (re.sub(r"[/:]", "_", ref) + ".tar")
+    eng.ok("save", "-o", archive, ref)
+    podman.ok("load", "-i", archive)
+
+
+def build_on(podman, tmp_path, base, tag):
+    """podman build FROM base with RUN, ENV and LABEL steps; what it made
+    must itself be a base (Buildah counts the history entries that made a
+    layer against the layers, and refuses a base where they differ)."""
+    ctx = tmp_path / re.sub(r"[/:]", "_", tag)
+    ctx.mkdir()
+    r = podman.build(ctx, BUILD.format(base=base), tag)
+    assert f"built on {base}" in r.stdout, r.stdout
+    info = podman.inspect(tag)
+    assert info["Labels"]["made.by"] == "podman" and "FROM_BUILD=1" in info["Config"]["Env"]
+    assert len(layer_steps(info["History"])) == len(info["RootFS"]["Layers"]), info["History"]
+    return info
+
+
+def test_imported_image_has_history_and_podman_builds_on_it(eng, podman, tmp_path):
+    info = eng.inspect("busybox")
+    assert RFC3339_UTC.match(info["Created"]), info["Created"]
+    (diff_id,) = info["RootFS"]["Layers"]
+    assert info["History"] == [{"created": info["Created"], "created_by": add_file(diff_id)}]
+    eng.ok("tag", "busybox", "localhost/isola-import:1")
+    to_podman(eng, podman, tmp_path, "localhost/isola-import:1")
+    built = build_on(podman, tmp_path, "localhost/isola-import:1", "localhost/on-import:1")
+    assert built["History"][0]["created_by"] == add_file(diff_id), "the base's entry is kept"
+    # and what podman built on it is a base podman builds on
+    build_on(podman, tmp_path, "localhost/on-import:1", "localhost/on-import:2")
+
+
+def test_committed_images_extend_their_base_history_and_podman_builds_on_them(eng, podman, tmp_path):
+    base = eng.inspect("busybox")
+    eng.ok("run", "--name", "changed", "busybox", "sh", "-c", "echo committed > /committed")
+    eng.ok("commit", "-m", "a change", "-a", "me", "-c", "ENV ADDED=1", "changed", "localhost/committed:1")
+    c1 = eng.inspect("localhost/committed:1")
+    assert c1["History"][:1] == base["History"], "the base's history is kept"
+    step = c1["History"][1]
+    assert step == {"created": c1["Created"], "created_by": "sh -c echo committed > /committed",
+                    "comment": "a change", "author": "me"}
+    assert c1["Author"] == "me" and RFC3339_UTC.match(c1["Created"])
+    assert len(c1["RootFS"]["Layers"]) == 2
+    # A commit of a container that changed no file adds no layer: a
+    # config-only step, marked empty_layer, as Docker's commit makes it.
+    eng.ok("create", "--name", "unchanged", "localhost/committed:1", "sh", "-c", "cat /committed; echo $ADDED")
+    eng.ok("commit", "-c", "LABEL step=config-only", "unchanged", "localhost/committed:2")
+    c2 = eng.inspect("localhost/committed:2")
+    assert c2["RootFS"]["Layers"] == c1["RootFS"]["Layers"]
+    assert c2["History"][:2] == c1["History"] and c2["History"][2]["empty_layer"] is True
+    assert c2["Config"]["Labels"] == {"step": "config-only"}
+    assert eng.ok("run", "--rm", "localhost/committed:2").stdout == "committed\n1\n"
+    for tag, mine in (("1", c1), ("2", c2)):
+        to_podman(eng, podman, tmp_path, f"localhost/committed:{tag}")
+        built = build_on(podman, tmp_path, f"localhost/committed:{tag}", f"localhost/on-commit:{tag}")
+        theirs = built["History"][:len(mine["History"])]
+        assert [h["created_by"] for h in theirs] == [h["created_by"] for h in mine["History"]]
+
+
+def test_images_stored_without_history_still_run_and_commit_into_a_base(eng, podman, tmp_path):
+    """Images isola stored before it wrote history (and any tool's image
+    without one) load and run; a commit on them gives every layer its entry."""
+    busybox = Path("/bin/busybox").read_bytes()
+    build_layout(tmp_path / "old", {("linux", "amd64"): [
+        [("bin", "dir", None, 0o755), ("bin/busybox", "file", busybox, 0o755), ("bin/sh", "symlink", "busybox", 0o777),
+         ("bin/cat", "symlink", "busybox", 0o777)],
+        [("etc", "dir", None, 0o755), ("etc/motd", "file", b"old\n", 0o644)]]}, tag="old")
+    eng.ok("load", "-i", tmp_path / "old")
+    old = eng.inspect("localhost/loaded:old")
+    assert old["History"] == [] and len(old["RootFS"]["Layers"]) == 2
+    assert eng.ok("run", "--rm", "localhost/loaded:old", "cat", "/etc/motd").stdout == "old\n"
+    eng.ok("run", "--name", "on-old", "localhost/loaded:old", "sh", "-c", "echo new > /new")
+    eng.ok("commit", "on-old", "localhost/on-old:1")
+    info = eng.inspect("localhost/on-old:1")
+    layers = info["RootFS"]["Layers"]
+    assert len(layers) == 3
+    assert [h["created_by"] for h in info["History"]] == [add_file(d) for d in layers[:2]] + ["sh -c echo new > /new"]
+    to_podman(eng, podman, tmp_path, "localhost/on-old:1")
+    build_on(podman, tmp_path, "localhost/on-old:1", "localhost/on-old:2")
 
 
 @pytest.fixture(scope="module")
