@@ -10,7 +10,9 @@
 
 #include "common/cleanup.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/log.h"
+#include "engine/change.h"
 #include "engine/ctrinfo.h"
 #include "engine/engine.h"
 #include "engine/network.h"
@@ -438,18 +440,39 @@ int cmd_inspect(int argc, char **argv)
   return status;
 }
 
+/* isola import [-c CHANGE]... [-m MESSAGE] TARBALL [NAME], as `docker import`. */
 int cmd_import(int argc, char **argv)
 {
-  if (argc < 2 || argc > 3) {
-    fprintf(stderr, "Usage: isola import TARBALL [NAME]\n");
+  static const struct option opts[] = {{"change", required_argument, NULL, 'c'},
+                                       {"message", required_argument, NULL, 'm'},
+                                       {NULL, 0, NULL, 0}};
+  static const char usage[] = "Usage: isola import [-c CHANGE]... [-m MESSAGE] TARBALL [NAME]\n";
+  _cleanup_err_ err_t err = NULL;
+  _cleanup_json_ json_t *exec = json_object();
+  const char *msg = NULL;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "+c:m:", opts, NULL)) != -1) {
+    if (c == 'm') {
+      msg = optarg;
+    } else if (c == 'c') {
+      if (change_apply(exec, optarg, &err) < 0)
+        return fail(&err);
+    } else {
+      fputs(usage, stderr);
+      return EXIT_ENGINE;
+    }
+  }
+  if (argc - optind < 1 || argc - optind > 2) {
+    fputs(usage, stderr);
     return EXIT_ENGINE;
   }
-  _cleanup_err_ err_t err = NULL;
   struct store st;
   struct digest id;
+  const char *name = argc - optind == 2 ? argv[optind + 1] : "localhost/imported:latest";
   int r = open_store(&st, &err);
   if (r == 0)
-    r = image_import(&st, argv[1], NULL, NULL, argc == 3 ? argv[2] : "localhost/imported:latest", &id, &err);
+    r = image_import(&st, argv[optind], exec, msg, name, &id, &err);
   store_close(&st);
   if (r < 0)
     return fail(&err);

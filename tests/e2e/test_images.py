@@ -232,6 +232,23 @@ def test_import_a_rootfs_tarball(isola, root, tmp_path, busybox_rootfs):
     assert p.returncode == 125 and "missing.tar" in p.stderr
 
 
+def test_import_records_history_and_applies_changes(isola, root, tmp_path, busybox_rootfs):
+    tarball = tmp_path / "rootfs.tar"
+    run(["tar", "-C", busybox_rootfs, "-cf", tarball, "."], check=True)
+    p = eng(isola, root, "import", "-c", "ENV PATH=/bin", "--change", 'CMD ["sh"]', "-m", "from a tarball",
+            tarball, "localhost/mine:1")
+    assert p.returncode == 0, p.stderr
+    info = json.loads(eng(isola, root, "inspect", "localhost/mine:1").stdout)[0]
+    assert info["Config"] == {"Env": ["PATH=/bin"], "Cmd": ["sh"]}
+    diff_id = info["RootFS"]["Layers"][0]
+    # one entry for the one layer, as `podman import` writes it; --change
+    # sets config only, as with Docker and Podman
+    assert info["History"] == [{"created": info["Created"], "comment": "from a tarball",
+                                "created_by": f"/bin/sh -c #(nop) ADD file:{diff_id[7:]} in /"}]
+    p = eng(isola, root, "import", "-c", "FROB x", tarball, "localhost/mine:2")
+    assert p.returncode == 125 and "FROB" in p.stderr
+
+
 def test_login_pull_and_logout_with_basic_auth(isola, root, auth_registry, tmp_path):
     layout = tmp_path / "private"
     build_layout(layout, {("linux", "amd64"): [BASE[:2]]})
