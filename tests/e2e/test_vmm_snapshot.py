@@ -598,7 +598,8 @@ def test_patch_after_boot_moves_a_drive_to_another_image(isola, tmp_path):
         for url, body, says in [
                 ("/drives/other", {"drive_id": "other", "path_on_host": str(b_img)}, "no drive `other`"),
                 ("/drives/data", {"drive_id": "data", "path_on_host": str(tmp_path / "none")}, "path_on_host: cannot open"),
-                ("/drives/data", {"drive_id": "data", "rate_limiter": {}}, "rate_limiter"),
+                ("/drives/data", {"drive_id": "data", "rate_limiter": {"ops": {"size": 1}}},
+                 "rate_limiter.ops.refill_time: must be more than 0"),
                 ("/drives/data", {"drive_id": "data", "is_read_only": True}, "unknown field `is_read_only`"),
                 ("/network-interfaces/eth0", {"iface_id": "eth0"}, "no network interface `eth0`")]:
             st, err = v.api("PATCH", url, body)
