@@ -606,6 +606,13 @@ int bundle_write(struct ctr *c, const char *rootfs, err_t *err)
       json_object_set_new(lx, "sysctl", sc = json_object());
     json_object_set_new(sc, "net.ipv4.ping_group_range", json_string("0 2147483647"));
   }
+  /* --sysctl (checked by sysctl_check) after the defaults: it overrides them */
+  json_t *user_sc = json_object_get(hc, "Sysctls");
+  if (json_object_size(user_sc)) {
+    if (!json_object_get(lx, "sysctl"))
+      json_object_set_new(lx, "sysctl", json_object());
+    json_object_update(json_object_get(lx, "sysctl"), user_sc);
+  }
   if (etc_files(c, mounts, hostname, netmode, err) < 0 || user_mounts(c, rootfd, mounts, err) < 0)
     return -1;
   if (systemd_wanted(hc, json_object_get(proc, "args")))

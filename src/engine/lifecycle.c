@@ -270,6 +270,7 @@ static void run_usage(FILE *out, bool run)
           "      --hostname NAME       --network none|host|private|container:NAME\n"
           "      --systemd[=true|false|always], --init-system   run an init system as PID 1\n"
           "      --log-opt max-size=SIZE|max-file=N   --stop-signal SIG --stop-timeout S\n"
+          "      --sysctl KEY=VALUE    a namespaced sysctl (net.* needs the container's own network)\n"
           "      --pull missing|always|never   --tls-verify=false\n"
           "      --vm [--vm-cpus N] [--vm-memory SIZE] [--kernel PATH]   run it in a microVM\n",
           run ? "run" : "create",

@@ -17,6 +17,7 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "engine/ports.h"
+#include "engine/sysctl.h"
 #include "net/store.h"
 
 int parse_size(const char *s, const char *what, int64_t *out, err_t *err)
@@ -339,6 +340,7 @@ enum {
   O_CAPDROP, O_SECOPT, O_RESTART, O_HCMD, O_HINT, O_HTIMEOUT, O_HRETRIES, O_HSTART, O_NOHC,
   O_HONFAIL, O_INIT, O_HOSTNAME, O_VM, O_VMCPUS, O_VMMEM, O_KERNEL, O_SYSTEMD, O_INITSYS, O_NET,
   O_LOGOPT, O_STOPSIG, O_STOPTIMEOUT, O_SIGPROXY, O_PUBLISH, O_LABEL, O_PRIV, O_IP, O_ALIAS,
+  O_SYSCTL,
 };
 
 /* --network NAME[,NAME]…, --ip and --network-alias into HostConfig */
@@ -421,6 +423,7 @@ int runopts_parse(int argc, char **argv, bool run, json_t **rec, struct run_flag
       {"privileged", no_argument, NULL, O_PRIV},
       {"ip", required_argument, NULL, O_IP},
       {"network-alias", required_argument, NULL, O_ALIAS},
+      {"sysctl", required_argument, NULL, O_SYSCTL},
       {"help", no_argument, NULL, 'H'},
       {NULL, 0, NULL, 0},
   };
@@ -720,6 +723,12 @@ int runopts_parse(int argc, char **argv, bool run, json_t **rec, struct run_flag
       break;
     }
     case O_PRIV: json_object_set_new(hc, "Privileged", json_true()); break;
+    case O_SYSCTL:
+      if (!json_object_get(hc, "Sysctls"))
+        json_object_set_new(hc, "Sysctls", json_object());
+      if (sysctl_parse(optarg, json_object_get(hc, "Sysctls"), err) < 0)
+        goto fail;
+      break;
     case 'H':
       err_make(err, 0, "help");
       goto fail;
@@ -752,7 +761,7 @@ int runopts_parse(int argc, char **argv, bool run, json_t **rec, struct run_flag
   }
   if (vm)
     json_object_set_new(hc, "VM", steal_ptr(&vm));
-  if (networks_of(hc, nets, aliases, ip, special, err) < 0)
+  if (networks_of(hc, nets, aliases, ip, special, err) < 0 || sysctl_check(hc, err) < 0)
     goto fail;
   if (f->rm && strcmp(json_string_value(json_object_get(json_object_get(hc, "RestartPolicy"), "Name")), "no")) {
     err_make(err, EINVAL, "--rm and --restart cannot go together: a removed container cannot restart");

@@ -7,6 +7,7 @@ Each Engine runs in a network namespace of its own that plays "the host";
 a second namespace plays "outside" (198.51.100.0/24, TEST-NET-2, joined to
 the host by a veth).  Nothing leaves those namespaces."""
 import json
+import shutil
 import socket
 import subprocess
 import time
@@ -363,3 +364,48 @@ def test_macvlan_network_with_static_addresses(eng, lan):
     eng.ok("network", "create", "--driver", "macvlan", "--parent", "lanbr", "mvd")
     r = eng.ok("run", "--rm", "--network", "mvd", "busybox", "ip", "-4", "-o", "addr", "show", "eth0")
     assert "inet 192.0.2.1" in r.stdout
+
+
+
+@pytest.fixture
+def iputils_ping(tmp_path):
+    """iputils' ping, which falls back to an ICMP datagram socket without
+    CAP_NET_RAW (busybox 1.35's ping needs a raw socket), copied without
+    Debian's cap_net_raw file capability: a file capability outside the
+    container's bounding set makes execve fail."""
+    d = tmp_path / "iputils"
+    d.mkdir()
+    shutil.copy("/usr/bin/ping", d / "ping")
+    return ["-v", f"{d}:/opt/iputils:ro", *PY], "/opt/iputils/ping"
+
+
+def test_ping_between_containers_without_net_raw(eng, iputils_ping):
+    """The engine sets net.ipv4.ping_group_range to "0 2147483647" in every
+    network namespace it makes (as Podman does), so ping works through ICMP
+    datagram sockets without CAP_NET_RAW, as root and as another user;
+    --sysctl overrides it."""
+    mounts, ping = iputils_ping
+    eng.ok("network", "create", "pingnet")
+    eng.ok("run", "-d", "--name", "target", "--network", "pingnet", "busybox", "sleep", "600")
+    for user in ([], ["-u", "1000"]):
+        r = eng("run", "--rm", "--network", "pingnet", *user, *mounts, "busybox", ping, "-c1", "-W5", "target")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "1 packets transmitted, 1 received" in r.stdout
+    # --sysctl overrides the default: nobody's group may ping any more
+    r = eng("run", "--rm", "--network", "pingnet", "-u", "1000:1000", "--sysctl", "net.ipv4.ping_group_range=0 0",
+            *mounts, "busybox", "sh", "-c", f"cat /proc/sys/net/ipv4/ping_group_range; {ping} -c1 -W5 target")
+    assert r.returncode != 0 and r.stdout.startswith("0\t0\n"), r.stdout + r.stderr
+
+
+def test_sysctl_flag_sets_namespaced_sysctls_only(eng):
+    r = eng.ok("run", "--rm", "--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "kernel.shmmni=100", "busybox",
+               "cat", "/proc/sys/net/ipv4/ip_forward", "/proc/sys/kernel/shmmni")
+    assert r.stdout == "1\n100\n"
+    assert eng.ok("create", "--sysctl", "net.core.somaxconn=512", "busybox").stdout.strip()
+    for args, msg in ((["--sysctl", "kernel.panic=1"], "would change the host"),
+                      (["--sysctl", "net.ipv4.ip_forward"], "KEY=VALUE"),
+                      (["--sysctl", "net..x=1"], "not a sysctl name"),
+                      (["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"], "network namespace"),
+                      (["--network", "container:x", "--sysctl", "net.ipv4.ip_forward=1"], "network namespace")):
+        r = eng("run", "--rm", *args, "busybox", "true")
+        assert r.returncode == 125 and msg in r.stderr, (args, r.stderr)

@@ -14,6 +14,7 @@
 #include "engine/bundle.h"
 #include "engine/logs.h"
 #include "engine/runopts.h"
+#include "engine/sysctl.h"
 
 Test(engine, sizes_and_durations)
 {
@@ -231,4 +232,45 @@ Test(engine, users_from_the_image)
   free(home);
   close(rootfd);
   remove_tree(dir);
+}
+
+Test(engine, sysctls_only_from_the_containers_namespaces)
+{
+  json_t *sc = json_object();
+  err_t e = NULL;
+  cr_assert_eq(sysctl_parse("net.ipv4.ping_group_range=0 0", sc, &e), 0, "%s", err_msg(e));
+  cr_assert_eq(sysctl_parse("kernel.shm_rmid_forced=1", sc, &e), 0, "%s", err_msg(e));
+  cr_assert_eq(sysctl_parse("fs.mqueue.msg_max=20", sc, &e), 0, "%s", err_msg(e));
+  cr_assert_eq(sysctl_parse("net.ipv4.conf.eth-0.forwarding=1", sc, &e), 0, "%s", err_msg(e));
+  cr_assert_str_eq(json_string_value(json_object_get(sc, "net.ipv4.ping_group_range")), "0 0");
+  static const char *const bad[][2] = {{"kernel.panic=1", "would change the host"},
+                                       {"vm.swappiness=1", "would change the host"},
+                                       {"net.ipv4.ip_forward", "KEY=VALUE"},
+                                       {"=1", "not a sysctl name"},
+                                       {"net..x=1", "not a sysctl name"},
+                                       {".net.x=1", "not a sysctl name"},
+                                       {"net/ipv4/x=1", "not a sysctl name"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cr_assert_eq(sysctl_parse(bad[i][0], sc, &e), -1, "%s", bad[i][0]);
+    cr_assert(strstr(err_msg(e), bad[i][1]), "%s: %s", bad[i][0], err_msg(e));
+    err_free(&e);
+  }
+  json_t *hc = json_pack("{sO ss}", "Sysctls", sc, "NetworkMode", "isola");
+  cr_assert_eq(sysctl_check(hc, &e), 0, "%s", err_msg(e));
+  json_object_set_new(hc, "NetworkMode", json_string("host"));
+  cr_assert_eq(sysctl_check(hc, &e), -1);
+  cr_assert(strstr(err_msg(e), "--network host"), "%s", err_msg(e));
+  err_free(&e);
+  json_object_set_new(hc, "NetworkMode", json_string("container:db"));
+  cr_assert_eq(sysctl_check(hc, &e), -1);
+  err_free(&e);
+  /* IPC sysctls are fine with a shared network namespace */
+  json_object_set_new(hc, "Sysctls", json_pack("{ss}", "kernel.sem", "250 32000 32 128"));
+  cr_assert_eq(sysctl_check(hc, &e), 0, "%s", err_msg(e));
+  json_object_set_new(hc, "VM", json_pack("{sb}", "Enabled", 1));
+  cr_assert_eq(sysctl_check(hc, &e), -1);
+  cr_assert(strstr(err_msg(e), "--vm"), "%s", err_msg(e));
+  err_free(&e);
+  json_decref(hc);
+  json_decref(sc);
 }
