@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "engine/ctr.h"
 #include "engine/engine.h"
+#include "engine/logread.h"
 #include "engine/runopts.h"
 
 int logw_open(struct logw *w, const char *path, uint64_t max_size, int max_file, err_t *err)
@@ -41,10 +42,9 @@ static void rotate(struct logw *w)
 {
   char from[4096], to[4096];
   if (w->max_file <= 1) {
-    /* one file: start it again */
-    if (ftruncate(w->fd, 0) == 0)
-      w->size = 0;
-    return;
+    /* one file: a new one in its place (not a truncation, which would take
+     * records from under a follower that has not read them yet) */
+    unlink(w->path);
   }
   for (int i = w->max_file - 1; i >= 1; i--) {
     if (i == 1)
@@ -114,14 +114,14 @@ void logw_close(struct logw *w)
   w->path = NULL;
 }
 
-struct reader {
+struct filter {
   double since, until;
   bool timestamps;
 };
 
-static void emit(const struct reader *r, const char *line)
+static void emit(const struct filter *r, const char *line, size_t n)
 {
-  json_t *j = json_loads(line, 0, NULL);
+  json_t *j = json_loadb(line, n, 0, NULL);
   const char *text = json_string_value(json_object_get(j, "log"));
   const char *stream = json_string_value(json_object_get(j, "stream"));
   const char *t = json_string_value(json_object_get(j, "time"));
@@ -139,48 +139,57 @@ static void emit(const struct reader *r, const char *line)
   json_decref(j);
 }
 
-/* Lines of the file from `*off`; keeps a trailing partial line for later. */
-static void read_lines(const struct reader *r, const char *path, off_t *off, char ***tail, size_t *ntail,
-                       size_t keep)
+static void emit_line(const char *line, size_t n, void *ctx)
 {
-  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return;
-  if (lseek(fd, *off, SEEK_SET) < 0)
-    return;
-  _cleanup_fclose_ FILE *f = fdopen(fd, "r");
-  if (!f)
-    return;
-  fd = -1;
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
-  while ((n = getline(&line, &cap, f)) > 0) {
-    if (line[n - 1] != '\n')
-      break; /* still being written */
-    *off += n;
-    if (tail) {
-      /* --tail: keep the last `keep` lines */
-      if (*ntail == keep && keep) {
-        free((*tail)[0]);
-        memmove(*tail, *tail + 1, (keep - 1) * sizeof **tail);
-        (*ntail)--;
-      }
-      if (keep)
-        (*tail)[(*ntail)++] = strdup(line);
-    } else {
-      emit(r, line);
-    }
-  }
-  free(line);
+  emit(ctx, line, n);
 }
+
+/* --tail N: the last N records, kept until the whole log is read. */
+struct tail {
+  char **lines;
+  size_t *lens;
+  size_t keep, n;
+};
+
+static void tail_line(const char *line, size_t n, void *ctx)
+{
+  struct tail *t = ctx;
+  if (!t->keep)
+    return;
+  if (t->n == t->keep) {
+    free(t->lines[0]);
+    memmove(t->lines, t->lines + 1, (t->keep - 1) * sizeof *t->lines);
+    memmove(t->lens, t->lens + 1, (t->keep - 1) * sizeof *t->lens);
+    t->n--;
+  }
+  t->lines[t->n] = malloc(n);
+  if (!t->lines[t->n])
+    return;
+  memcpy(t->lines[t->n], line, n);
+  t->lens[t->n++] = n;
+}
+
+static bool monitor_alive(void *ctx)
+{
+  struct ctr *ct = ctx;
+  return ctr_reload_state(ct, NULL) == 0 && ctr_monitor_pid(ct) != 0;
+}
+
+static int max_file_of(const struct ctr *ct)
+{
+  json_t *lc = json_object_get(json_object_get(json_object_get(ct->rec, "HostConfig"), "LogConfig"), "Config");
+  const char *mf = json_string_value(json_object_get(lc, "max-file"));
+  return mf ? atoi(mf) : 1;
+}
+
+#define LOGS_USAGE "Usage: isola logs [-f] [--since T] [--until T] [--tail N] [-t] CONTAINER\n"
 
 int cmd_logs(int argc, char **argv)
 {
   static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},   {"since", required_argument, NULL, 's'},
                                        {"until", required_argument, NULL, 'u'}, {"tail", required_argument, NULL, 'n'},
                                        {"timestamps", no_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
-  struct reader r = {0};
+  struct filter r = {0};
   bool follow = false;
   long tail = -1;
   _cleanup_err_ err_t err = NULL;
@@ -197,14 +206,20 @@ int cmd_logs(int argc, char **argv)
         return EXIT_ENGINE;
       }
       break;
-    case 'n':
-      tail = !strcmp(optarg, "all") ? -1 : strtol(optarg, NULL, 10);
+    case 'n': {
+      char *end;
+      tail = !strcmp(optarg, "all") ? -1 : strtol(optarg, &end, 10);
+      if (strcmp(optarg, "all") && (end == optarg || *end || tail < 0)) {
+        fprintf(stderr, "isola logs: --tail %s: use a number of lines or `all`\n", optarg);
+        return EXIT_ENGINE;
+      }
       break;
-    default: fprintf(stderr, "Usage: isola logs [-f] [--since T] [--until T] [--tail N] [-t] CONTAINER\n"); return EXIT_ENGINE;
+    }
+    default: fprintf(stderr, LOGS_USAGE); return EXIT_ENGINE;
     }
   }
   if (argc - optind != 1) {
-    fprintf(stderr, "Usage: isola logs [-f] [--since T] [--until T] [--tail N] [-t] CONTAINER\n");
+    fprintf(stderr, LOGS_USAGE);
     return EXIT_ENGINE;
   }
   struct ctr ct;
@@ -213,44 +228,30 @@ int cmd_logs(int argc, char **argv)
     return EXIT_ENGINE;
   }
   _cleanup_free_ char *path = path_join(ct.dir, "ctr.log");
-  char **lines = NULL;
-  size_t nlines = 0;
-  if (tail >= 0)
-    lines = calloc((size_t)tail + 1, sizeof *lines);
-  /* rotated files first, oldest first */
-  for (int i = 32; i >= 1; i--) {
-    char old[4096];
-    snprintf(old, sizeof old, "%s.%d", path, i);
-    off_t off = 0;
-    if (access(old, F_OK) == 0)
-      read_lines(&r, old, &off, lines ? &lines : NULL, &nlines, (size_t)(tail > 0 ? tail : 0));
-  }
-  off_t off = 0;
-  read_lines(&r, path, &off, lines ? &lines : NULL, &nlines, (size_t)(tail > 0 ? tail : 0));
-  for (size_t i = 0; i < nlines; i++) {
-    emit(&r, lines[i]);
-    free(lines[i]);
-  }
-  free(lines);
-  struct stat st0;
-  ino_t ino = stat(path, &st0) == 0 ? st0.st_ino : 0;
-  while (follow) {
-    bool running = ctr_reload_state(&ct, NULL) == 0 && ctr_monitor_pid(&ct) != 0;
-    struct stat st;
-    if (stat(path, &st) == 0 && st.st_ino != ino) {
-      /* rotated: finish the old file (now .1), then the new one */
-      char old[4096];
-      snprintf(old, sizeof old, "%s.1", path);
-      read_lines(&r, old, &off, NULL, NULL, 0);
-      ino = st.st_ino;
-      off = 0;
+  struct logread lr;
+  int rc = logread_open(&lr, path, max_file_of(&ct), follow, &err);
+  if (rc == 0 && tail >= 0) {
+    struct tail t = {.keep = (size_t)tail};
+    t.lines = calloc((size_t)tail + 1, sizeof *t.lines);
+    t.lens = calloc((size_t)tail + 1, sizeof *t.lens);
+    if (t.lines && t.lens)
+      rc = logread_all(&lr, tail_line, &t, follow ? monitor_alive : NULL, &ct, &err);
+    for (size_t i = 0; i < t.n; i++) {
+      emit(&r, t.lines[i], t.lens[i]);
+      free(t.lines[i]);
     }
-    read_lines(&r, path, &off, NULL, NULL, 0);
-    if (!running)
-      break;
-    struct timespec ts = {0, 100 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    free(t.lines);
+    free(t.lens);
+  } else if (rc == 0) {
+    rc = logread_all(&lr, emit_line, &r, follow ? monitor_alive : NULL, &ct, &err);
   }
+  if (rc == 0 && follow)
+    rc = logread_follow(&lr, emit_line, &r, monitor_alive, &ct, &err);
+  logread_close(&lr);
   ctr_close(&ct);
+  if (rc < 0) {
+    log_err(err);
+    return EXIT_ENGINE;
+  }
   return 0;
 }

@@ -103,18 +103,120 @@ def test_detached_lifecycle_ps_logs_stop_wait_rm(eng):
     assert eng.leftovers() == []
 
 
-def test_logs_follow_and_rotation(eng):
-    eng.ok("run", "-d", "--name", "chatty", "--log-opt", "max-size=2k", "--log-opt", "max-file=3", "busybox",
-           "sh", "-c", "for i in $(seq 1 200); do echo line-$i; done; sleep 0.5")
-    f = subprocess.run(eng.argv("logs", "-f", "chatty"), capture_output=True, text=True,
-                       timeout=30)
-    lines = f.stdout.splitlines()
-    assert lines[-1] == "line-200"
+def pacing(tmp_path, bursts):
+    """/sig/fifo-B for each burst B the container waits after: one FIFO
+    each, so that the writer of one cannot let the next burst go (a
+    container opening a FIFO whose writer is still open would read its EOF)."""
+    sig = tmp_path / "sig"
+    sig.mkdir()
+    for b in range(1, bursts):
+        os.mkfifo(sig / f"fifo-{b}")
+    return sig
+
+
+def released(sig, burst):
+    """Let the container blocked after `burst` go on (blocks until it reads)."""
+    with open(sig / f"fifo-{burst}", "w") as f:
+        f.write("go\n")
+
+
+def give_up(follower, sig):
+    """End a follow that waits for a line that will not come, and a
+    released() that waits for a container that will not read."""
+    follower.kill()
+    for fifo in sig.iterdir():
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+
+
+def bursts_script(bursts, per):
+    """line-1, line-2… in `bursts` bursts of `per` lines; after burst B but
+    the last the container waits for the test to write to /sig/fifo-B."""
+    return (f"n=0; b=0; while [ $b -lt {bursts} ]; do b=$((b+1)); i=0; "
+            f"while [ $i -lt {per} ]; do i=$((i+1)); n=$((n+1)); echo line-$n; done; "
+            f"[ $b -lt {bursts} ] && read go < /sig/fifo-$b; done; true")
+
+
+def numbers(lines):
+    return [int(line.split("-", 1)[1]) for line in lines]
+
+
+@pytest.mark.parametrize("max_file,per", [(8, 60), (1, 5)])
+def test_logs_follow_and_rotation(eng, tmp_path, max_file, per):
+    """logs -f prints every line once, in order, across many rotations
+    (max-size=1k holds about 12 lines): each burst of `per` lines rotates the
+    log several times (max-file=8) or once (max-file=1: a new file each time)
+    while the follower reads, and the next burst waits until the follower has
+    printed the last one's lines, so the monitor never drops a file the
+    follower has not finished."""
+    bursts = 15 if max_file > 1 else 40
+    total = bursts * per
+    sig = pacing(tmp_path, bursts)
+    eng.ok("run", "-d", "--name", "chatty", "--log-opt", "max-size=1k", "--log-opt", f"max-file={max_file}",
+           "-v", f"{sig}:/sig", "busybox", "sh", "-c", bursts_script(bursts, per))
+    f = subprocess.Popen(eng.argv("logs", "-f", "chatty"), stdout=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, give_up, (f, sig))  # a lost line leaves the container waiting
+    watchdog.start()
+    got = []
+    try:
+        for line in f.stdout:
+            got.append(line.rstrip("\n"))
+            n = numbers(got[-1:])[0]
+            if n == len(got) and n % per == 0 and n < total:
+                released(sig, n // per)
+        f.wait(timeout=60)
+    finally:
+        watchdog.cancel()
+        f.kill()
+    assert numbers(got) == list(range(1, total + 1))
+    assert f.returncode == 0
     cid = eng.inspect("chatty")["Id"]
     files = sorted(p.name for p in (eng.containers_dir() / cid).glob("ctr.log*"))
-    assert files == ["ctr.log", "ctr.log.1", "ctr.log.2"]
+    assert files == ["ctr.log"] + [f"ctr.log.{i}" for i in range(1, max_file)]
     for p in (eng.containers_dir() / cid).glob("ctr.log*"):
-        assert p.stat().st_size <= 2048
+        assert p.stat().st_size <= 1024
+    # the whole log, without -f, from the files kept
+    kept = numbers(eng.ok("logs", "chatty").stdout.splitlines())
+    assert kept == list(range(kept[0], total + 1)) and kept[0] > 1
+
+
+def read_until(proc, last):
+    lines = []
+    for line in proc.stdout:
+        lines.append(line.rstrip("\n"))
+        if lines[-1] == last:
+            return lines
+    return lines
+
+
+def test_logs_follow_with_tail_and_since(eng, tmp_path):
+    """-f with --tail N starts with the last N lines, with --since T at the
+    first line written at T or later, and both then follow across rotations."""
+    sig = pacing(tmp_path, 3)
+    eng.ok("run", "-d", "--name", "chatty", "--log-opt", "max-size=1k", "--log-opt", "max-file=40",
+           "-v", f"{sig}:/sig", "busybox", "sh", "-c", bursts_script(3, 100))
+    procs = []
+    try:
+        everything = subprocess.Popen(eng.argv("logs", "-f", "chatty"), stdout=subprocess.PIPE, text=True)
+        procs.append(everything)
+        before = read_until(everything, "line-100")
+        released(sig, 1)
+        before += read_until(everything, "line-200")
+        assert numbers(before) == list(range(1, 201))
+        stamped = dict(reversed(line.split(" ", 1)) for line in eng.ok("logs", "-t", "chatty").stdout.splitlines())
+        tail = subprocess.Popen(eng.argv("logs", "-f", "--tail", "5", "chatty"), stdout=subprocess.PIPE, text=True)
+        since = subprocess.Popen(eng.argv("logs", "-f", "--since", stamped["line-101"], "chatty"),
+                                 stdout=subprocess.PIPE, text=True)
+        procs += [tail, since]
+        tail_lines, since_lines = read_until(tail, "line-200"), read_until(since, "line-200")
+        released(sig, 2)
+        out = [p.communicate(timeout=60)[0].splitlines() for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert numbers(before + out[0]) == list(range(1, 301))
+    assert numbers(tail_lines + out[1]) == list(range(196, 301))
+    assert numbers(since_lines + out[2]) == list(range(101, 301))
+    assert all(p.returncode == 0 for p in procs)
 
 
 def test_create_start_attach_restart(eng):

@@ -12,6 +12,7 @@
 
 #include "common/file.h"
 #include "engine/bundle.h"
+#include "engine/logread.h"
 #include "engine/logs.h"
 #include "engine/runopts.h"
 #include "engine/sysctl.h"
@@ -273,4 +274,71 @@ Test(engine, sysctls_only_from_the_containers_namespaces)
   err_free(&e);
   json_decref(hc);
   json_decref(sc);
+}
+
+/* logs -f against the monitor's writer: between two looks of the reader the
+ * writer rotates several times (or, with max-file=1, replaces the file). */
+struct follow_sim {
+  struct logw w;
+  int next, total, per_look;
+  int seen[400];
+  int nseen;
+};
+
+static bool follow_sim_write(void *ctx)
+{
+  struct follow_sim *s = ctx;
+  if (s->next > s->total)
+    return false;
+  for (int i = 0; i < s->per_look && s->next <= s->total; i++) {
+    char b[32];
+    int n = snprintf(b, sizeof b, "line-%d\n", s->next++);
+    logw_write(&s->w, 0, b, (size_t)n);
+  }
+  return true;
+}
+
+static void follow_sim_line(const char *line, size_t n, void *ctx)
+{
+  struct follow_sim *s = ctx;
+  json_t *j = json_loadb(line, n, 0, NULL);
+  const char *text = json_string_value(json_object_get(j, "log"));
+  cr_assert(text && !strncmp(text, "line-", 5), "%.*s", (int)n, line);
+  cr_assert_lt(s->nseen, 400);
+  s->seen[s->nseen++] = atoi(text + 5);
+  json_decref(j);
+}
+
+static void follow_across_rotations(int max_file, int per_look)
+{
+  char dir[] = "/tmp/isola-unit-follow-XXXXXX";
+  cr_assert(mkdtemp(dir));
+  char *path = path_join(dir, "ctr.log");
+  static struct follow_sim s;
+  memset(&s, 0, sizeof s);
+  s.next = 1;
+  s.total = 300;
+  s.per_look = per_look;
+  err_t e = NULL;
+  cr_assert_eq(logw_open(&s.w, path, 600, max_file, &e), 0, "%s", err_msg(e));
+  follow_sim_write(&s); /* already there (and rotated) before the reader */
+  struct logread r;
+  cr_assert_eq(logread_open(&r, path, max_file, true, &e), 0, "%s", err_msg(e));
+  cr_assert_eq(logread_all(&r, follow_sim_line, &s, follow_sim_write, &s, &e), 0, "%s", err_msg(e));
+  cr_assert_eq(logread_follow(&r, follow_sim_line, &s, follow_sim_write, &s, &e), 0, "%s", err_msg(e));
+  logread_close(&r);
+  logw_close(&s.w);
+  cr_assert_eq(s.nseen, s.total, "max-file=%d: %d lines seen of %d", max_file, s.nseen, s.total);
+  for (int i = 0; i < s.total; i++)
+    cr_assert_eq(s.seen[i], i + 1, "max-file=%d: line %d is line-%d", max_file, i + 1, s.seen[i]);
+  remove_tree(dir);
+  free(path);
+}
+
+Test(engine, log_follower_reads_every_line_once_across_rotations)
+{
+  /* ~7 records a file: 30 a look is 4 rotations, within 6 files */
+  follow_across_rotations(6, 30);
+  /* one file, replaced at most once a look */
+  follow_across_rotations(1, 3);
 }
