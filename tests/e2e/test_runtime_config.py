@@ -202,6 +202,38 @@ def test_a_failing_hook_fails_create_and_leaves_nothing(runtime, bundle):
     assert not (runtime.root / bundle.id).exists()
 
 
+# More than a pipe holds: a hook that does not read its state cannot take it
+# all before it exits (or while it hangs).
+BIG_ANNOTATIONS = {"org.example.big": "x" * (1 << 18)}
+
+
+@pytest.mark.parametrize("kind", ["createRuntime", "createContainer"])
+def test_a_hook_that_exits_without_reading_its_state_fails_create_cleanly(runtime, bundle, kind):
+    """The hook's exit status is what create reports: the runtime (or the
+    init, for createContainer) is not killed by SIGPIPE on the way.  Without
+    a pid namespace the init is not its namespace's pid 1, which the kernel
+    would shield from the signal."""
+    bundle.config["annotations"] = BIG_ANNOTATIONS
+    bundle.linux["namespaces"] = [n for n in bundle.linux["namespaces"] if n["type"] != "pid"]
+    bundle.config["hooks"] = {kind: [{"path": "/bin/false"}]}
+    bundle.args("true")
+    r = runtime("create", "--bundle", bundle.path, bundle.id)
+    assert r.returncode == 1, r.stderr
+    assert f"hooks.{kind}[0] (`/bin/false`) failed with exit status 1" in r.stderr
+    assert not (runtime.root / bundle.id).exists()
+
+
+def test_a_hook_that_hangs_without_reading_its_state_is_killed_at_its_timeout(runtime, bundle):
+    bundle.config["annotations"] = BIG_ANNOTATIONS
+    bundle.config["hooks"] = {"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "30"],
+                                                 "timeout": 1}]}
+    bundle.args("true")
+    r = runtime("create", "--bundle", bundle.path, bundle.id)
+    assert r.returncode == 1 and "hooks.createRuntime[0] (`/bin/sleep`) did not finish in 1 s" \
+        in r.stderr, r.stderr
+    assert not (runtime.root / bundle.id).exists()
+
+
 @pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer"])
 def test_a_hook_that_hangs_is_killed_at_its_timeout(runtime, bundle, kind):
     bundle.config["hooks"] = {kind: [{"path": "/bin/sleep", "args": ["sleep", "30"],

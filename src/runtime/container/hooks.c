@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,22 +21,36 @@ static long now_ms(void)
   return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The state goes to the hook's stdin from a memfd, not a pipe: a hook that
+ * exits without reading it (/bin/false) would otherwise kill us with SIGPIPE
+ * (or give EPIPE) when it is faster than our write, and one that does not
+ * read a state larger than a pipe holds would block us before its timeout
+ * starts. */
+static int state_fd(const char *state, err_t *err)
+{
+  _cleanup_close_ int fd = memfd_create("isola-hook-state", MFD_CLOEXEC);
+  if (fd < 0)
+    return err_sys(err, "memfd_create");
+  if (fd_write_all(fd, state, strlen(state), err) < 0)
+    return -1;
+  if (lseek(fd, 0, SEEK_SET) < 0)
+    return err_sys(err, "lseek");
+  return steal_fd(&fd);
+}
+
 static int run_one(const struct spec_hook *h, const char *kind, size_t i, const char *state,
                    err_t *err)
 {
-  int in[2];
-  if (pipe2(in, O_CLOEXEC) < 0)
-    return err_sys(err, "hooks.%s[%zu]: pipe", kind, i);
+  _cleanup_close_ int in = state_fd(state, err);
+  if (in < 0)
+    return err_context(err, "hooks.%s[%zu]: cannot pass the state", kind, i);
   char *fallback[] = {(char *)h->path, NULL};
   char *empty[] = {NULL};
   pid_t pid = fork();
-  if (pid < 0) {
-    close(in[0]);
-    close(in[1]);
+  if (pid < 0)
     return err_sys(err, "hooks.%s[%zu]: fork", kind, i);
-  }
   if (pid == 0) {
-    dup2(in[0], 0);
+    dup2(in, 0);
     /* A hook's output must not land in the container's stdio. */
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0)
@@ -43,9 +58,6 @@ static int run_one(const struct spec_hook *h, const char *kind, size_t i, const 
     execve(h->path, h->args ? h->args : fallback, h->env ? h->env : empty);
     _exit(127);
   }
-  close(in[0]);
-  fd_write_all(in[1], state, strlen(state), NULL);
-  close(in[1]);
   long deadline = h->timeout ? now_ms() + h->timeout * 1000L : 0;
   int status;
   for (;;) {
