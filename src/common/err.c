@@ -99,6 +99,20 @@ const char *err_msg(const err_t e)
   return e && e->msg ? e->msg : "";
 }
 
+int err_move(err_t *to, err_t *from)
+{
+  if (!from || from == to)
+    return -1;
+  if (to) {
+    err_free(to);
+    *to = *from;
+    *from = NULL;
+  } else {
+    err_free(from);
+  }
+  return -1;
+}
+
 void err_free(err_t *e)
 {
   if (!e || !*e)

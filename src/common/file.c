@@ -89,7 +89,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
   if (fd < 0)
     return err_sys(err, "cannot create `%s`", tmp);
   if (fd_write_all(fd, data, len, err) < 0 || (durable && fsync(fd) < 0)) {
-    if (!*err)
+    if (!err_get(err))
       err_sys(err, "cannot sync `%s`", tmp);
     unlink(tmp);
     return err_context(err, "cannot write `%s`", path);

@@ -37,7 +37,7 @@ char *engine_auth_file(const char *flag)
 
 static int fail(err_t *e)
 {
-  log_err(*e);
+  log_err(err_get(e));
   err_free(e);
   return EXIT_ENGINE;
 }

@@ -30,7 +30,7 @@
 
 static int fail(err_t *e)
 {
-  log_err(*e);
+  log_err(err_get(e));
   err_free(e);
   return EXIT_ENGINE;
 }

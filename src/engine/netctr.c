@@ -55,9 +55,11 @@ static size_t member_index(const json_t *n, size_t i)
 /* The default network, made on first use. */
 static int load_or_default(const char *dir, const char *name, json_t **net, err_t *err)
 {
-  if (netstore_load(dir, name, net, err) == 0 || strcmp(name, NET_DEFAULT) || err_errnum(*err) != ENOENT)
+  _cleanup_err_ err_t local = NULL;
+  err_t *e = err_or(err, &local);
+  if (netstore_load(dir, name, net, e) == 0 || strcmp(name, NET_DEFAULT) || err_errnum(*e) != ENOENT)
     return *net ? 0 : -1;
-  err_free(err);
+  err_free(e);
   struct net_opts o = {.name = NET_DEFAULT, .subnet = NET_DEFAULT_SUBNET};
   if (netstore_new(dir, &o, net, err) < 0 || netstore_save(dir, *net, err) < 0)
     return err_context(err, "cannot make the default network `%s`", NET_DEFAULT);

@@ -685,7 +685,7 @@ int runopts_parse(int argc, char **argv, bool run, json_t **rec, struct run_flag
       }
       if (!strncmp(optarg, "max-size=", 9) ? parse_size(eq + 1, "--log-opt max-size", &v, err) < 0
                                            : (v = strtol(eq + 1, NULL, 10)) < 1) {
-        if (!*err)
+        if (!err_get(err))
           err_make(err, EINVAL, "--log-opt %s: max-file is a positive number", optarg);
         goto fail;
       }

@@ -116,7 +116,7 @@ static int build_initrd(const char *kernel, const char *out, err_t *err)
   archive_write_free(a);
   if (r < 0 || rename(tmp, out) < 0) {
     unlink(tmp);
-    return *err ? -1 : err_make(err, EIO, "cannot write the initramfs `%s`", out);
+    return err_get(err) ? -1 : err_make(err, EIO, "cannot write the initramfs `%s`", out);
   }
   return 0;
 }

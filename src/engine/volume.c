@@ -170,7 +170,7 @@ static char **volume_names(size_t *n)
 
 static int fail(err_t *e)
 {
-  log_err(*e);
+  log_err(err_get(e));
   err_free(e);
   return EXIT_ENGINE;
 }

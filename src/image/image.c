@@ -190,14 +190,8 @@ static int fetch_layers(struct registry *reg, struct store *st, const struct man
     draw(progress, m->nlayers, received, total, t0, true);
   for (int i = 0; i < started; i++) {
     pthread_join(t[i], NULL);
-    if (w[i].err && rc == 0) {
-      rc = -1;
-      if (err) {
-        err_free(err);
-        *err = w[i].err;
-        w[i].err = NULL;
-      }
-    }
+    if (w[i].err && rc == 0)
+      rc = err_move(err, &w[i].err);
     err_free(&w[i].err);
     registry_release(&w[i].reg);
   }

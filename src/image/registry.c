@@ -165,7 +165,7 @@ static int perform(struct registry *r, const char *method, const char *url,
   if (up)
     fclose(up);
   if (rc != CURLE_OK) {
-    if (err && *err)
+    if (err_get(err))
       return -1; /* the body sink said why */
     return err_make(err, EIO, "%s %s failed: %s", method, url,
                     errbuf[0] ? errbuf : curl_easy_strerror(rc));

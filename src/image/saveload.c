@@ -321,7 +321,7 @@ int archive_load(struct store *st, const char *in, FILE *report, err_t *err)
       r = load_docker(st, dir, doc, report, err);
     } else {
       store_unlock(st);
-      r = err && *err ? -1 : err_make(err, EINVAL, "`%s` is neither an OCI image layout (no "
+      r = err_get(err) ? -1 : err_make(err, EINVAL, "`%s` is neither an OCI image layout (no "
                                                    "index.json) nor a docker save archive (no "
                                                    "manifest.json)", in);
     }

@@ -322,11 +322,13 @@ int cgroup_pids(const struct cgroup *cg, pid_t **pids, size_t *n, err_t *err)
   }
   _cleanup_free_ char *p = path_join(procs_dir(cg), "cgroup.procs");
   _cleanup_free_ char *buf = NULL;
+  _cleanup_err_ err_t local = NULL;
+  err_t *e = err_or(err, &local);
   *pids = NULL;
   *n = 0;
-  if (file_read_all(p, 16 << 20, &buf, NULL, err) < 0) {
-    if (err_errnum(*err) == ENOENT) {
-      err_free(err);
+  if (file_read_all(p, 16 << 20, &buf, NULL, e) < 0) {
+    if (err_errnum(*e) == ENOENT) { /* the cgroup is gone: no processes */
+      err_free(e);
       return 0;
     }
     return -1;
@@ -376,17 +378,15 @@ int cgroup_freeze(const struct cgroup *cg, bool freeze, err_t *err)
   if (cg->none)
     return err_make(err, ENOTSUP, "the container has no cgroup (rootless, no delegated cgroup): "
                     "it cannot be %s", freeze ? "paused" : "resumed");
-  err_t local = NULL;
-  err_t *e = err ? err : &local;
+  _cleanup_err_ err_t local = NULL;
+  err_t *e = err_or(err, &local);
   int ret;
   if (cg->mode == CGROUP_V2) {
     ret = cgroup_write(cg->unified_dir, "cgroup.freeze", freeze ? "1" : "0", e);
   } else {
     const char *d = cgroup_v1_dir(cg, "freezer");
-    if (!d) {
-      err_free(&local);
-      return err ? err_make(err, ENOTSUP, "the freezer cgroup controller is not mounted") : -1;
-    }
+    if (!d)
+      return err_make(err, ENOTSUP, "the freezer cgroup controller is not mounted");
     ret = cgroup_write(d, "freezer.state", freeze ? "FROZEN" : "THAWED", e);
     /* FREEZING means some tasks are still on their way: wait. */
     for (int i = 0; ret == 0 && freeze && i < 1000; i++) {
@@ -400,7 +400,6 @@ int cgroup_freeze(const struct cgroup *cg, bool freeze, err_t *err)
       usleep(1000);
     }
   }
-  err_free(&local);
   return ret;
 }
 

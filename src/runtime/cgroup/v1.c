@@ -41,7 +41,7 @@ static int memory(const struct cgroup *cg, const struct spec_resources *r, err_t
     err_t first = NULL;
     if (put_i64(d, "memory.limit_in_bytes", r->memory.limit, &first) < 0) {
       if (r->memory.swap == SPEC_UNSET) {
-        *err = first;
+        err_move(err, &first);
         return err_context(err, "cannot set the memory limit");
       }
       err_free(&first);

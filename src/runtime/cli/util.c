@@ -6,7 +6,7 @@
 
 int cli_fail(err_t *err)
 {
-  log_err(*err);
+  log_err(err_get(err));
   err_free(err);
   return 1;
 }

@@ -102,18 +102,22 @@ struct create_job {
 };
 
 /* Rootless and no cgroup was delegated to us: carry on without one, as runc
- * does, unless the config asks for a limit that needs it. */
-static int rootless_without_cgroup(struct create_job *j, const struct spec_resources *r, err_t *err)
+ * does, unless the config asks for a limit that needs it.  `why` is the
+ * error cgroup_create() failed with (moved to err when that is final). */
+static int rootless_without_cgroup(struct create_job *j, const struct spec_resources *r,
+                                   err_t *why, err_t *err)
 {
-  int e = err_errnum(*err);
+  int e = err_errnum(err_get(why));
   if (geteuid() == 0 || (e != EACCES && e != EPERM && e != EROFS))
-    return -1;
+    return err_move(err, why);
   const char *what = spec_resources_first_limit(r);
-  if (what)
+  if (what) {
+    err_move(err, why);
     return err_context(err, "rootless: linux.resources.%s needs a cgroup delegated to uid %u",
                        what, (unsigned)geteuid());
-  log_debug("rootless: running without a cgroup (%s)", err_msg(*err));
-  err_free(err);
+  }
+  log_debug("rootless: running without a cgroup (%s)", err_msg(err_get(why)));
+  err_free(why);
   cgroup_destroy(&j->cg, NULL); /* levels made before the refusal */
   cgroup_close(&j->cg);
   free(j->c.cgroup_path);
@@ -254,8 +258,9 @@ static int run_parent(const struct create_opts *o, const struct spec *s, struct 
     close(j->console);
     j->console = -1;
   }
-  if (cgroup_create(&j->cg, err) < 0) {
-    if (rootless_without_cgroup(j, &l->resources, err) < 0)
+  _cleanup_err_ err_t cg_err = NULL;
+  if (cgroup_create(&j->cg, &cg_err) < 0) {
+    if (rootless_without_cgroup(j, &l->resources, &cg_err, err) < 0)
       return -1;
   } else {
     j->cg_made = true;

@@ -63,11 +63,9 @@ int container_start(const char *root, const char *id, err_t *err)
   }
   unlink(fifo);
   _cleanup_json_ json_t *state = container_state_json(&c);
-  if (hooks_run_json(c.config, HOOK_POSTSTART, state, err) < 0) {
-    /* runtime.md: a failing poststart hook is logged, the container runs. */
-    log_warn("%s", err_msg(*err));
-    err_free(err);
-  }
+  _cleanup_err_ err_t hook_err = NULL;
+  if (hooks_run_json(c.config, HOOK_POSTSTART, state, &hook_err) < 0)
+    log_warn("%s", err_msg(hook_err)); /* runtime.md: logged, the container runs */
   return 0;
 }
 
@@ -129,6 +127,7 @@ int container_delete(const char *root, const char *id, bool force, err_t *err)
 {
   _cleanup_container_ struct container c;
   _cleanup_json_ json_t *state = NULL;
+  _cleanup_err_ err_t hook_err = NULL; /* before the first goto: it is cleaned at `out` */
   struct cgroup cg = {0};
   int ret = -1;
   if (container_load(root, id, &c, err) < 0) {
@@ -163,10 +162,8 @@ int container_delete(const char *root, const char *id, bool force, err_t *err)
   state = container_state_json(&c);
   if (state)
     json_object_set_new(state, "status", json_string("stopped"));
-  if (hooks_run_json(c.config, HOOK_POSTSTOP, state, err) < 0) {
-    log_warn("%s", err_msg(*err)); /* runtime.md: poststop failures are logged only */
-    err_free(err);
-  }
+  if (hooks_run_json(c.config, HOOK_POSTSTOP, state, &hook_err) < 0)
+    log_warn("%s", err_msg(hook_err)); /* runtime.md: poststop failures are logged only */
   ret = remove_dir(&c, err);
 out:
   cgroup_close(&cg);

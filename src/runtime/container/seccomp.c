@@ -145,10 +145,12 @@ int seccomp_listener_relay(int sync, const struct spec_seccomp *s, pid_t pid, co
     return -1;
   if (nfd < 0)
     return err_make(err, EPROTO, "the container process sent no seccomp listener fd");
-  int ret = seccomp_listener_send(s, nfd, pid, state, err);
+  _cleanup_err_ err_t local = NULL;
+  err_t *e = err_or(err, &local); /* the init must hear why, whatever our caller wants */
+  int ret = seccomp_listener_send(s, nfd, pid, state, e);
   close(nfd);
   if (ret < 0) {
-    sync_send_error(sync, *err);
+    sync_send_error(sync, *e);
     return -1;
   }
   return sync_send(sync, SYNC_SECCOMP_DONE, 0, err);

@@ -49,7 +49,7 @@ int container_load(const char *root, const char *id, struct container *c, err_t 
   if (access(c->dir, F_OK) < 0)
     return err_make(err, ENOENT, "container `%s` does not exist", id);
   if (json_load_path(sp, &st, err) < 0) {
-    if (err && err_errnum(*err) == ENOENT) {
+    if (err_errnum(err_get(err)) == ENOENT) {
       /* a create that has not written its state yet (or was killed first):
        * not a container yet, as runc says */
       err_free(err);

@@ -44,7 +44,8 @@ struct reply api_ok_json(json_t *j)
  * error is freed. */
 struct reply api_fault_err(const char *what, err_t *err)
 {
-  struct reply r = what ? api_fault(400, "%s: %s", what, err_msg(*err)) : api_fault(400, "%s", err_msg(*err));
+  const char *msg = err_msg(err_get(err));
+  struct reply r = what ? api_fault(400, "%s: %s", what, msg) : api_fault(400, "%s", msg);
   err_free(err);
   return r;
 }

@@ -58,3 +58,33 @@ Test(err, free_resets_to_null_and_accessors_accept_null)
   cr_assert_str_eq(err_msg(e), "");
   err_free(&e);
 }
+
+/* The NULL rule (err.h): every function taking `err_t *` accepts NULL. */
+Test(err, setters_and_move_accept_null)
+{
+  cr_assert_eq(err_make(NULL, EINVAL, "dropped"), -1);
+  cr_assert_eq(err_context(NULL, "dropped"), -1);
+  cr_assert_null(err_get(NULL));
+  err_t e = NULL;
+  err_make(&e, ENOENT, "inner");
+  cr_assert_eq(err_move(NULL, &e), -1);
+  cr_assert_null(e, "moving to NULL frees the error");
+}
+
+Test(err, move_hands_the_error_over)
+{
+  _cleanup_err_ err_t to = NULL, from = NULL;
+  err_make(&to, EPERM, "old");
+  err_make(&from, ENOENT, "new");
+  cr_assert_eq(err_move(&to, &from), -1);
+  cr_assert_null(from);
+  cr_assert_str_eq(err_msg(err_get(&to)), "new");
+  cr_assert_eq(err_errnum(to), ENOENT);
+}
+
+Test(err, or_gives_a_local_error_when_the_caller_wants_none)
+{
+  _cleanup_err_ err_t local = NULL, mine = NULL;
+  cr_assert_eq(err_or(NULL, &local), &local);
+  cr_assert_eq(err_or(&mine, &local), &mine);
+}

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,4 +147,20 @@ Test(cgroup_v2, unit_conversions_match_runc)
   cr_assert_eq(cgroup_shares_to_weight(262144), 10000);
   cr_assert_eq(cgroup_blkio_to_io_weight(10), 1);
   cr_assert_eq(cgroup_blkio_to_io_weight(1000), 10000);
+}
+
+/* wait_gone() and cgroup_kill() pass no error object: a cgroup whose
+ * directory is already gone has no processes, and nothing crashes. */
+Test(cgroup_v2, a_gone_cgroup_has_no_pids_without_an_error_object)
+{
+  struct cgroup cg;
+  cr_assert_eq(cgroup_open(root, "/isola/gone", &cg, NULL), 0);
+  pid_t *pids = NULL;
+  size_t n = 99;
+  cr_assert_eq(cgroup_pids(&cg, &pids, &n, NULL), 0);
+  cr_assert_eq(n, 0);
+  cr_assert_null(pids);
+  cr_assert_eq(cgroup_kill(&cg, SIGKILL, NULL), 0);
+  cr_assert_eq(cgroup_destroy(&cg, NULL), 0);
+  cgroup_close(&cg);
 }
