@@ -91,3 +91,53 @@ def test_delete_force_of_a_container_whose_cgroup_is_gone(runtime, bundle):
     r = runtime("delete", "--force", bundle.id)
     assert r.returncode == 0, f"rc={r.returncode}\n{r.stderr}"
     assert runtime("state", bundle.id).returncode != 0
+
+
+@pytest.fixture(params=["v1", "v2"])
+def any_runtime(request):
+    """The runtime on this host's cgroups (v1 hybrid), and on a cgroup2-only
+    view of them (harness.fixtures.CGROUP2_WRAP), where the container's
+    cgroup is the unified hierarchy's."""
+    return request.getfixturevalue("runtime" if request.param == "v1" else "runtime_v2"), request.param
+
+
+def make_child_cgroup(parent, rel):
+    """mkdir each level; a v1 cpuset cgroup takes no task before its cpus
+    and mems are set, so they are copied down."""
+    d = parent
+    for part in rel.split("/"):
+        up, d = d, f"{d}/{part}"
+        os.mkdir(d)
+        for knob in ("cpuset.cpus", "cpuset.mems"):
+            if os.path.exists(f"{d}/{knob}"):
+                with open(f"{up}/{knob}") as src, open(f"{d}/{knob}", "w") as dst:
+                    dst.write(src.read())
+
+
+def test_delete_force_removes_cgroups_made_below_the_containers(any_runtime, bundle):
+    """An engine in the container (or the host, here) makes cgroups below
+    the container's: their processes are the container's too."""
+    runtime, layout = any_runtime
+    bundle.args("sh", "-c", "sleep 100 & sleep 100 & wait")
+    runtime.ok("run", "--detach", "--bundle", bundle.path, bundle.id)
+    dirs = cgroup_dirs(bundle.id) if layout == "v1" else [f"/sys/fs/cgroup/unified/isola/{bundle.id}"]
+    top = next(d for d in dirs if "/pids/" in d or "/unified/" in d)
+
+    def procs(d):
+        return [int(p) for p in open(f"{d}/cgroup.procs").read().split()]
+
+    wait_until("three processes", lambda: len(procs(top)) == 3)
+    moved = [p for p in procs(top) if p != runtime.state(bundle.id)["pid"]][0]
+    for d in dirs:
+        make_child_cgroup(d, "sub/deeper")
+        with open(f"{d}/sub/deeper/cgroup.procs", "w") as f:
+            f.write(str(moved))
+    assert moved not in procs(top)
+    ps = json.loads(runtime.ok("ps", "--format", "json", bundle.id).stdout)
+    assert sorted(ps) == sorted(procs(top) + [moved]), "ps lists the processes of sub-cgroups"
+    r = runtime("delete", "--force", bundle.id)
+    assert r.returncode == 0, f"rc={r.returncode}\n{r.stderr}"
+    assert gone(moved)
+    assert runtime("state", bundle.id).returncode != 0
+    left = [d for d in dirs if os.path.exists(d)]
+    assert not left, f"cgroups left: {left}"

@@ -1,5 +1,5 @@
-/* Finding the hierarchies, creating and removing a container's cgroup,
- * listing, signalling and freezing its processes. */
+/* Finding the hierarchies, creating a container's cgroup, applying its
+ * limits and freezing it (its subtree: tree.c). */
 #include "runtime/cgroup/cgroup.h"
 #include "runtime/cgroup/devices.h"
 
@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,123 +253,6 @@ int cgroup_apply(const struct cgroup *cg, const struct spec_resources *r, bool u
     return cgroup_v2_apply(cg->unified_dir, &only, err);
   }
   return 0;
-}
-
-/* Deepest first: the container's own directory, then parents we may have
- * created that are now empty (EBUSY/ENOTEMPTY there is not an error). */
-static int rmdir_retry(const char *dir, err_t *err)
-{
-  for (int i = 0; i < 200; i++) {
-    if (rmdir(dir) == 0 || errno == ENOENT)
-      return 0;
-    if (errno != EBUSY)
-      break;
-    usleep(5000); /* the last task of a killed cgroup can take a moment to leave */
-  }
-  return err_sys(err, "cannot remove cgroup `%s`", dir);
-}
-
-static void rmdir_parents(const char *dir, size_t base_len)
-{
-  _cleanup_free_ char *p = strdup(dir);
-  if (!p)
-    return;
-  char *s;
-  while ((s = strrchr(p, '/')) && (size_t)(s - p) > base_len) {
-    *s = '\0';
-    if (rmdir(p) < 0)
-      return;
-  }
-}
-
-int cgroup_destroy(const struct cgroup *cg, err_t *err)
-{
-  size_t plen = strlen(cg->path);
-  int ret = 0;
-  for (size_t i = 0; i < cg->n_v1; i++) {
-    if (rmdir_retry(cg->v1_dirs[i], err) < 0)
-      ret = -1;
-    else
-      rmdir_parents(cg->v1_dirs[i], strlen(cg->v1_dirs[i]) - plen);
-  }
-  if (cg->unified_dir) {
-    if (rmdir_retry(cg->unified_dir, err) < 0)
-      ret = -1;
-    else
-      rmdir_parents(cg->unified_dir, strlen(cg->unified_dir) - plen);
-  }
-  return ret;
-}
-
-/* The directory whose cgroup.procs lists every process of the container. */
-static const char *procs_dir(const struct cgroup *cg)
-{
-  if (cg->mode == CGROUP_V2 || cg->n_v1 == 0)
-    return cg->unified_dir;
-  const char *d = cgroup_v1_dir(cg, "pids");
-  if (!d)
-    d = cgroup_v1_dir(cg, "memory");
-  return d ? d : cg->v1_dirs[0];
-}
-
-int cgroup_pids(const struct cgroup *cg, pid_t **pids, size_t *n, err_t *err)
-{
-  if (cg->none) {
-    *pids = NULL;
-    *n = 0;
-    return 0;
-  }
-  _cleanup_free_ char *p = path_join(procs_dir(cg), "cgroup.procs");
-  _cleanup_free_ char *buf = NULL;
-  _cleanup_err_ err_t local = NULL;
-  err_t *e = err_or(err, &local);
-  *pids = NULL;
-  *n = 0;
-  if (file_read_all(p, 16 << 20, &buf, NULL, e) < 0) {
-    if (err_errnum(*e) == ENOENT) { /* the cgroup is gone: no processes */
-      err_free(e);
-      return 0;
-    }
-    return -1;
-  }
-  size_t cap = 16;
-  pid_t *out = malloc(cap * sizeof(*out));
-  if (!out)
-    return err_sys(err, "cgroup pids");
-  for (char *s = buf, *end; *s; s = end) {
-    long v = strtol(s, &end, 10);
-    if (end == s)
-      break;
-    if (*n == cap) {
-      cap *= 2;
-      pid_t *no = realloc(out, cap * sizeof(*out));
-      if (!no) {
-        free(out);
-        return err_sys(err, "cgroup pids");
-      }
-      out = no;
-    }
-    out[(*n)++] = (pid_t)v;
-  }
-  *pids = out;
-  return 0;
-}
-
-int cgroup_kill(const struct cgroup *cg, int sig, err_t *err)
-{
-  if (cg->none)
-    return 0;
-  /* Freeze first so that nothing forks while we walk the list. */
-  bool froze = sig == SIGKILL && cgroup_freeze(cg, true, NULL) == 0;
-  _cleanup_free_ pid_t *pids = NULL;
-  size_t n = 0;
-  int ret = cgroup_pids(cg, &pids, &n, err);
-  for (size_t i = 0; ret == 0 && i < n; i++)
-    if (kill(pids[i], sig) < 0 && errno != ESRCH)
-      ret = err_sys(err, "cannot send signal %d to process %d", sig, (int)pids[i]);
-  if (froze)
-    cgroup_freeze(cg, false, NULL);
-  return ret;
 }
 
 int cgroup_freeze(const struct cgroup *cg, bool freeze, err_t *err)

@@ -44,10 +44,13 @@ int cgroup_create(struct cgroup *cg, err_t *err);
 int cgroup_enter(const struct cgroup *cg, pid_t pid, err_t *err);
 int cgroup_apply(const struct cgroup *cg, const struct spec_resources *r, bool update, err_t *err);
 
-/* Remove the directories; they must be empty of processes. */
+/* Remove the directories, the cgroups below them first; they must be
+ * empty of processes. */
 int cgroup_destroy(const struct cgroup *cg, err_t *err);
 
+/* Every process in the cgroup and in the cgroups below it. */
 int cgroup_pids(const struct cgroup *cg, pid_t **pids, size_t *n, err_t *err);
+/* Signal them all (SIGKILL: frozen first so that none can fork away). */
 int cgroup_kill(const struct cgroup *cg, int sig, err_t *err);
 int cgroup_freeze(const struct cgroup *cg, bool freeze, err_t *err);
 bool cgroup_frozen(const struct cgroup *cg);

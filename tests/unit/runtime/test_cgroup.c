@@ -164,3 +164,52 @@ Test(cgroup_v2, a_gone_cgroup_has_no_pids_without_an_error_object)
   cr_assert_eq(cgroup_destroy(&cg, NULL), 0);
   cgroup_close(&cg);
 }
+
+static void mkcg(const char *rel, const char *procs)
+{
+  _cleanup_free_ char *dir = path_join(root, rel);
+  cr_assert_eq(mkdir_p(dir, 0755, NULL), 0, "%s", dir);
+  if (procs)
+    touch(dir, "cgroup.procs", procs);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+  return *(const pid_t *)a - *(const pid_t *)b;
+}
+
+/* cgroup.procs lists only a cgroup's own members: `ps`, `kill --all` and
+ * `delete --force` must see the processes of the cgroups below too. */
+Test(cgroup_v2, pids_include_the_cgroups_below)
+{
+  mkcg("isola/c", "1\n");
+  mkcg("isola/c/a", "2\n3\n");
+  mkcg("isola/c/a/b", "4\n");
+  mkcg("isola/c/empty", "");
+  struct cgroup cg;
+  _cleanup_err_ err_t e = NULL;
+  cr_assert_eq(cgroup_open(root, "/isola/c", &cg, &e), 0, "%s", err_msg(e));
+  _cleanup_free_ pid_t *pids = NULL;
+  size_t n = 0;
+  cr_assert_eq(cgroup_pids(&cg, &pids, &n, &e), 0, "%s", err_msg(e));
+  cr_assert_eq(n, 4);
+  qsort(pids, n, sizeof(*pids), cmp_pid);
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(pids[i], (pid_t)i + 1);
+  cgroup_close(&cg);
+}
+
+/* A cgroup with children cannot be removed (rmdir: EBUSY): the children
+ * go first, deepest first; then the empty parents the runtime made. */
+Test(cgroup_v2, destroy_removes_the_cgroups_below_deepest_first)
+{
+  mkcg("isola/c/a/b/deeper", NULL);
+  mkcg("isola/c/x", NULL);
+  struct cgroup cg;
+  _cleanup_err_ err_t e = NULL;
+  cr_assert_eq(cgroup_open(root, "/isola/c", &cg, &e), 0, "%s", err_msg(e));
+  cr_assert_eq(cgroup_destroy(&cg, &e), 0, "%s", err_msg(e));
+  _cleanup_free_ char *parent = path_join(root, "isola");
+  cr_assert_neq(access(parent, F_OK), 0, "%s is left", parent);
+  cgroup_close(&cg);
+}
