@@ -114,6 +114,39 @@ def make_child_cgroup(parent, rel):
                     dst.write(src.read())
 
 
+def remove_made_cgroup(d):
+    """rmdir a cgroup a test made, and its `isola` parent if now empty."""
+    if os.path.isdir(d):
+        os.rmdir(d)
+    try:
+        os.rmdir(os.path.dirname(d))
+    except OSError:
+        pass  # another container's cgroup is in it
+
+
+def test_a_frozen_cgroup_is_refused_not_waited_on(any_runtime, bundle):
+    runtime, layout = any_runtime
+    bundle.args("sleep", "100")
+    if layout == "v1":
+        d, knob, frozen, thawed = f"/sys/fs/cgroup/freezer/isola/{bundle.id}", "freezer.state", "FROZEN", "THAWED"
+    else:
+        d, knob, frozen, thawed = f"/sys/fs/cgroup/unified/isola/{bundle.id}", "cgroup.freeze", "1", "0"
+    os.makedirs(d)
+    try:
+        with open(f"{d}/{knob}", "w") as f:
+            f.write(frozen)
+        r = runtime("run", "--detach", "--bundle", bundle.path, bundle.id)
+        assert r.returncode != 0
+        assert "is frozen" in r.stderr and knob in r.stderr, r.stderr
+        assert runtime("state", bundle.id).returncode != 0
+        assert os.path.isdir(d), "a cgroup the runtime did not make is not its to remove"
+    finally:
+        with open(f"{d}/{knob}", "w") as f:
+            f.write(thawed)
+        runtime("delete", "--force", bundle.id)
+        remove_made_cgroup(d)
+
+
 def test_delete_force_removes_cgroups_made_below_the_containers(any_runtime, bundle):
     """An engine in the container (or the host, here) makes cgroups below
     the container's: their processes are the container's too."""

@@ -285,6 +285,28 @@ int cgroup_freeze(const struct cgroup *cg, bool freeze, err_t *err)
   return ret;
 }
 
+/* A frozen cgroup stops the container's first process as soon as it enters,
+ * before it can answer: `create` would wait for it forever. */
+int cgroup_check_unused(const struct cgroup *cg, err_t *err)
+{
+  _cleanup_free_ pid_t *pids = NULL;
+  size_t n = 0;
+  if (cgroup_pids(cg, &pids, &n, err) < 0)
+    return err_context(err, "cgroup `%s`", cg->path);
+  if (n)
+    return err_make(err, EBUSY, "cgroup `%s` is not empty: %zu process(es) found (is another "
+                    "container using linux.cgroupsPath `%s`?)", cg->path, n, cg->path);
+  char st[64];
+  bool unified_frozen = cg->unified_dir &&
+                        cgroup_read(cg->unified_dir, "cgroup.freeze", st, sizeof(st), NULL) > 0 &&
+                        st[0] == '1';
+  if (cgroup_frozen(cg) || unified_frozen)
+    return err_make(err, EBUSY, "cgroup `%s` exists and is frozen: thaw it (%s) or remove it",
+                    cg->path, unified_frozen ? "write 0 to its cgroup.freeze"
+                                             : "write THAWED to its freezer.state");
+  return 0;
+}
+
 bool cgroup_frozen(const struct cgroup *cg)
 {
   if (cg->none)

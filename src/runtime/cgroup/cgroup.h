@@ -44,6 +44,10 @@ int cgroup_create(struct cgroup *cg, err_t *err);
 int cgroup_enter(const struct cgroup *cg, pid_t pid, err_t *err);
 int cgroup_apply(const struct cgroup *cg, const struct spec_resources *r, bool update, err_t *err);
 
+/* A cgroup that exists already must be free for a new container: no
+ * processes, not frozen (runc refuses both). */
+int cgroup_check_unused(const struct cgroup *cg, err_t *err);
+
 /* Remove the directories, the cgroups below them first; they must be
  * empty of processes. */
 int cgroup_destroy(const struct cgroup *cg, err_t *err);

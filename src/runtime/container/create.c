@@ -327,7 +327,8 @@ int container_create(const struct create_opts *o, pid_t *init_pid, err_t *err)
   if (prepare_paths(o, s, &j.c, err) < 0 || make_state_dir(o, &j, err) < 0 ||
       chown_fifo(&j, &s->linux_, err) < 0)
     goto out;
-  if (cgroup_open(CGROUP_ROOT, j.c.cgroup_path, &j.cg, err) < 0)
+  if (cgroup_open(CGROUP_ROOT, j.c.cgroup_path, &j.cg, err) < 0 ||
+      cgroup_check_unused(&j.cg, err) < 0)
     goto out;
   if (s->process.terminal) {
     j.console = o->console_socket ? console_connect(o->console_socket, err)

@@ -213,3 +213,25 @@ Test(cgroup_v2, destroy_removes_the_cgroups_below_deepest_first)
   cr_assert_neq(access(parent, F_OK), 0, "%s is left", parent);
   cgroup_close(&cg);
 }
+
+Test(cgroup_v2, a_cgroup_in_use_or_frozen_is_refused_for_a_new_container)
+{
+  struct cgroup cg;
+  _cleanup_err_ err_t e = NULL;
+  cr_assert_eq(cgroup_open(root, "/isola/c", &cg, &e), 0, "%s", err_msg(e));
+  cr_assert_eq(cgroup_check_unused(&cg, &e), 0, "a cgroup that does not exist is free");
+  mkcg("isola/c", "");
+  mkcg("isola/c/sub", "42\n");
+  cr_assert_eq(cgroup_check_unused(&cg, &e), -1);
+  cr_assert_not_null(strstr(err_msg(e), "not empty: 1 process"), "%s", err_msg(e));
+  err_free(&e);
+  mkcg("isola/c/sub", "");
+  touch(cg.unified_dir, "cgroup.freeze", "1\n");
+  cr_assert_eq(cgroup_check_unused(&cg, &e), -1);
+  cr_assert_not_null(strstr(err_msg(e), "is frozen"), "%s", err_msg(e));
+  cr_assert_not_null(strstr(err_msg(e), "cgroup.freeze"), "%s", err_msg(e));
+  err_free(&e);
+  touch(cg.unified_dir, "cgroup.freeze", "0\n");
+  cr_assert_eq(cgroup_check_unused(&cg, &e), 0, "%s", err_msg(e));
+  cgroup_close(&cg);
+}
