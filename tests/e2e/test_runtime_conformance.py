@@ -174,3 +174,80 @@ def test_delete_force_removes_cgroups_made_below_the_containers(any_runtime, bun
     assert runtime("state", bundle.id).returncode != 0
     left = [d for d in dirs if os.path.exists(d)]
     assert not left, f"cgroups left: {left}"
+
+
+def caller_wrap(base):
+    """Run the runtime in a mount and uts namespace of its own (the
+    "caller's"), recording its mounts before and after, and its hostname:
+    what a container without namespaces shares and must leave alone."""
+    return ["unshare", "--mount", "--uts", "--propagation", "private", "--", "sh", "-c",
+            'hostname isola-caller; cat /proc/self/mountinfo > "$0.before"; "$@"; rc=$?; '
+            'cat /proc/self/mountinfo > "$0.after"; hostname > "$0.hostname"; exit $rc', str(base)]
+
+
+def no_namespaces(runtime, bundle, tmp_path):
+    from harness.runtime import Runtime
+    bundle.linux["namespaces"] = []
+    base = tmp_path / "caller"
+    return Runtime(runtime.binary, runtime.root, wrap=caller_wrap(base)), base
+
+
+def assert_caller_untouched(base):
+    assert (base.parent / "caller.before").read_text() == (base.parent / "caller.after").read_text(), \
+        "the caller's mounts changed"
+    assert (base.parent / "caller.hostname").read_text().strip() == "isola-caller"
+
+
+@pytest.mark.parametrize("drop, refusal", [
+    ((), "hostname: setting `isola` needs a uts namespace"),
+    (("hostname",), "mounts[0] (`/proc`): needs a mount namespace"),
+])
+def test_a_config_without_namespaces_is_refused_what_would_change_the_caller(
+        runtime, bundle, tmp_path, drop, refusal):
+    caller, base = no_namespaces(runtime, bundle, tmp_path)
+    for key in drop:
+        bundle.config.pop(key)
+    bundle.args("true")
+    r = caller("run", "--bundle", bundle.path, bundle.id)
+    assert r.returncode == 1, f"rc={r.returncode}\n{r.stderr}"
+    assert refusal in r.stderr, r.stderr
+    assert_caller_untouched(base)
+    assert runtime("state", bundle.id).returncode != 0
+
+
+def test_a_config_without_namespaces_runs_in_the_callers(runtime, bundle, tmp_path):
+    """As with runc: the container shares every namespace of the caller and
+    is only chrooted into its root."""
+    caller, base = no_namespaces(runtime, bundle, tmp_path)
+    bundle.config.pop("hostname")
+    bundle.config["mounts"] = []
+    bundle.config["root"]["readonly"] = False
+    for key in ("maskedPaths", "readonlyPaths"):
+        bundle.linux.pop(key, None)
+    bundle.args("sh", "-c", "cat /etc/hostname; hostname; ip -o link")
+    r = caller("run", "--bundle", bundle.path, bundle.id)
+    assert r.returncode == 0, f"rc={r.returncode}\n{r.stderr}"
+    lines = r.stdout.splitlines()
+    assert lines[0] == "busybox", "the root is the bundle's"
+    assert lines[1] == "isola-caller", "the uts namespace is the caller's"
+    links = [line.split(":")[1].strip() for line in lines[2:]]
+    assert any(name != "lo" for name in links), f"the network is the caller's: {links}"
+    assert_caller_untouched(base)
+
+
+def test_exec_enters_the_root_of_a_container_without_namespaces(runtime, bundle, tmp_path):
+    bundle.linux["namespaces"] = []
+    bundle.config.pop("hostname")
+    bundle.config["mounts"] = []
+    bundle.config["root"]["readonly"] = False
+    for key in ("maskedPaths", "readonlyPaths"):
+        bundle.linux.pop(key, None)
+    bundle.args("sleep", "100")
+    bundle.save()
+    # One caller for every call: the container lives in its namespaces.
+    script = ('R="$0 --root $1"; $R create --bundle "$2" "$3" && $R start "$3" && '
+              '$R exec "$3" cat /etc/hostname; rc=$?; $R delete --force "$3"; exit $rc')
+    r = run(["unshare", "--mount", "--uts", "--propagation", "private", "--", "sh", "-c", script,
+             runtime.binary, runtime.root, bundle.path, bundle.id], timeout=60)
+    assert r.returncode == 0, f"rc={r.returncode}\n{r.stderr}"
+    assert r.stdout.strip() == "busybox", "exec runs in the container's root"

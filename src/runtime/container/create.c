@@ -232,6 +232,11 @@ static int run_parent(const struct create_opts *o, const struct spec *s, struct 
                          .cg = &j->cg, .sync_fd = child_sock, .console_fd = j->console,
                          .fifo_fd = j->fifo, .userns = (ns_new_flags(l) & CLONE_NEWUSER) != 0,
                          .no_pivot = o->no_pivot, .preserve_fds = o->preserve_fds};
+  struct stat mntns;
+  if (stat("/proc/self/ns/mnt", &mntns) == 0) {
+    ctx.caller_mntns_dev = mntns.st_dev;
+    ctx.caller_mntns_ino = mntns.st_ino;
+  }
   /* Idmapped mounts take their mappings from user namespaces made here, on
    * the host, before the container's own exist; the init inherits them. */
   int *idmap = NULL;

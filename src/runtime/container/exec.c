@@ -2,6 +2,7 @@
  * cgroup, with its own process settings and the container's seccomp
  * profile. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,16 +54,37 @@ fail:
   _exit(err_errnum(err) == ENOENT ? 127 : 126);
 }
 
+/* A container without a mount namespace of its own is only chrooted
+ * (rootfs.h): joining its namespaces gives no root then.  So the init's
+ * root is opened before joining (while /proc is still ours) and entered
+ * after; for a container that pivoted, it is the root setns gave. */
+static int open_root(pid_t target, err_t *err)
+{
+  char root[64];
+  snprintf(root, sizeof(root), "/proc/%d/root", (int)target);
+  int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return fd >= 0 ? fd : err_sys(err, "cannot open the container's root `%s`", root);
+}
+
+static int enter_root(int fd, err_t *err)
+{
+  if (fchdir(fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+    return err_sys(err, "cannot enter the container's root");
+  return 0;
+}
+
 __attribute__((noreturn)) static void exec_stage1(const struct exec_ctx *x)
 {
   err_t err = NULL;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (sync_recv(x->sync_fd, SYNC_GO, NULL, &err) < 0)
     _exit(1);
-  if (ns_join_process(x->target, &err) < 0) {
+  int root = open_root(x->target, &err);
+  if (root < 0 || ns_join_process(x->target, &err) < 0 || enter_root(root, &err) < 0) {
     sync_send_error(x->sync_fd, err);
     _exit(1);
   }
+  close(root);
   pid_t child = fork();
   if (child < 0) {
     err_sys(&err, "cannot fork");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -57,15 +58,48 @@ static int set_names(const struct spec *s, err_t *err)
   return 0;
 }
 
-static int setup(const struct init_ctx *ctx, char **exec_path, err_t *err)
+static bool ns_listed(const struct spec_linux *l, int type)
+{
+  for (size_t i = 0; i < l->n_namespaces; i++)
+    if (l->namespaces[i].type == type)
+      return true;
+  return false;
+}
+
+/* linux.namespaces may leave out the mount namespace (a conformance run
+ * does): the container then shares the caller's, as with runc. */
+static bool shares_caller_mntns(const struct init_ctx *ctx)
+{
+  struct stat st;
+  if (ctx->caller_mntns_ino && stat("/proc/self/ns/mnt", &st) == 0)
+    return st.st_dev == ctx->caller_mntns_dev && st.st_ino == ctx->caller_mntns_ino;
+  return !ns_listed(&ctx->spec->linux_, CLONE_NEWNS);
+}
+
+/* Without a uts namespace of its own, sethostname renames the host: runc
+ * refuses that too. */
+static int check_names(const struct spec *s, err_t *err)
+{
+  bool host = s->hostname && *s->hostname, domain = s->domainname && *s->domainname;
+  if ((host || domain) && !ns_listed(&s->linux_, CLONE_NEWUTS))
+    return err_make(err, EINVAL, "%s: setting `%s` needs a uts namespace of the container's own "
+                    "(add {\"type\": \"uts\"} to linux.namespaces): without one it would "
+                    "rename the host", host ? "hostname" : "domainname",
+                    host ? s->hostname : s->domainname);
+  return 0;
+}
+
+static int setup(const struct init_ctx *ctx, bool shared_mntns, char **exec_path, err_t *err)
 {
   const struct spec *s = ctx->spec;
   struct rootfs_ctx rc = {.spec = s, .rootfs = ctx->rootfs, .cg = ctx->cg, .userns = ctx->userns,
                           .cgroupns = (ns_new_flags(&s->linux_) & CLONE_NEWCGROUP) != 0, .no_pivot = ctx->no_pivot,
-                          .idmap_fds = ctx->idmap_fds};
+                          .shared_mntns = shared_mntns, .idmap_fds = ctx->idmap_fds};
   /* stage1 and this process share the socket: wait until the runtime has
    * read our pid from stage1, so that our messages cannot overtake it. */
   if (sync_recv(ctx->sync_fd, SYNC_GO, NULL, err) < 0)
+    return -1;
+  if (check_names(s, err) < 0)
     return -1;
   if (s->linux_.has_personality && personality(s->linux_.personality) < 0)
     return err_sys(err, "linux.personality");
@@ -101,13 +135,20 @@ void init_main(const struct init_ctx *ctx)
 {
   err_t err = NULL;
   _cleanup_free_ char *exec_path = NULL;
-  if (setup(ctx, &exec_path, &err) < 0) {
+  /* Sharing the caller's mounts, the chroot has no /proc of ours: mark the
+   * inherited fds now, and reach exec.fifo through the caller's /proc. */
+  bool shared = shares_caller_mntns(ctx);
+  _cleanup_close_ int proc = shared ? open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (shared)
+    process_close_fds(ctx->preserve_fds, ctx->fifo_fd);
+  if (setup(ctx, shared, &exec_path, &err) < 0) {
     sync_send_error(ctx->sync_fd, err);
     _exit(1);
   }
   if (ctx->console_fd >= 0)
     close(ctx->console_fd);
-  process_close_fds(ctx->preserve_fds, ctx->fifo_fd);
+  if (!shared)
+    process_close_fds(ctx->preserve_fds, ctx->fifo_fd);
   if (sync_send(ctx->sync_fd, SYNC_READY, 0, &err) < 0)
     _exit(1);
   close(ctx->sync_fd);
@@ -116,7 +157,8 @@ void init_main(const struct init_ctx *ctx)
    * it for reading (runtime.md: start runs the user-specified program). */
   char p[32];
   fd_path(ctx->fifo_fd, p);
-  int w = open(p, O_WRONLY | O_CLOEXEC);
+  int w = proc >= 0 ? openat(proc, p + strlen("/proc/"), O_WRONLY | O_CLOEXEC)
+                    : open(p, O_WRONLY | O_CLOEXEC);
   if (w < 0 || write(w, "0", 1) != 1) {
     fprintf(stderr, "isola-runtime: cannot wait for start on exec.fifo: %s\n", strerror(errno));
     _exit(1);

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "runtime/cgroup/cgroup.h"
 #include "runtime/spec/spec.h"
@@ -22,6 +23,10 @@ struct init_ctx {
   bool no_pivot;
   int preserve_fds;
   const int *idmap_fds; /* NULL, or one per mount (idmap.h) */
+  /* The runtime's mount namespace (st_dev, st_ino of /proc/self/ns/mnt;
+   * 0 when unknown): an init still in it shares the caller's mounts. */
+  dev_t caller_mntns_dev;
+  ino_t caller_mntns_ino;
 };
 
 /* Never returns. */

@@ -247,9 +247,47 @@ static bool dev_is_bind(const struct spec *s)
   return false;
 }
 
+/* runc does every mount in the caller's namespace then, and leaves them on
+ * the host; it refuses only masked and read-only paths.  We refuse all
+ * that would change a mount the caller sees. */
+static int refuse_in_shared_mntns(const struct spec *s, err_t *err)
+{
+  static const char why[] = "needs a mount namespace of the container's own (add {\"type\": "
+                            "\"mount\"} to linux.namespaces): without one it would change the "
+                            "mounts of the caller's namespace";
+  const struct spec_linux *l = &s->linux_;
+  if (s->n_mounts)
+    return err_make(err, EINVAL, "mounts[0] (`%s`): %s", s->mounts[0].destination, why);
+  if (l->masked_paths && l->masked_paths[0])
+    return err_make(err, EINVAL, "linux.maskedPaths: %s", why);
+  if (l->readonly_paths && l->readonly_paths[0])
+    return err_make(err, EINVAL, "linux.readonlyPaths: %s", why);
+  if (s->root_readonly)
+    return err_make(err, EINVAL, "root.readonly: %s", why);
+  if (l->rootfs_propagation)
+    return err_make(err, EINVAL, "linux.rootfsPropagation: %s", why);
+  return 0;
+}
+
+/* The caller's mounts stay as they are: only device nodes are made in the
+ * root (as runc does; not in a user namespace, where they are mounts). */
+static int prepare_shared(const struct rootfs_ctx *ctx, err_t *err)
+{
+  if (refuse_in_shared_mntns(ctx->spec, err) < 0)
+    return -1;
+  if (ctx->userns)
+    return 0;
+  _cleanup_close_ int rootfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return err_sys(err, "cannot open the root filesystem `%s`", ctx->rootfs);
+  return make_dev(ctx, rootfd, err);
+}
+
 int rootfs_prepare(const struct rootfs_ctx *ctx, err_t *err)
 {
   const struct spec *s = ctx->spec;
+  if (ctx->shared_mntns)
+    return prepare_shared(ctx, err);
   if (mount(NULL, "/", NULL, root_propagation(s->linux_.rootfs_propagation), NULL) < 0)
     return err_sys(err, "cannot set the propagation of `/`");
   /* pivot_root needs the new root to be a mount point. */
@@ -270,6 +308,11 @@ int rootfs_pivot(const struct rootfs_ctx *ctx, err_t *err)
 {
   if (chdir(ctx->rootfs) < 0)
     return err_sys(err, "cannot enter `%s`", ctx->rootfs);
+  if (ctx->shared_mntns) { /* pivot_root would move the caller's root */
+    if (chroot(".") < 0)
+      return err_sys(err, "cannot chroot into the root filesystem");
+    return chdir("/") < 0 ? err_sys(err, "chdir /") : 0;
+  }
   if (ctx->no_pivot) {
     if (mount(ctx->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
       return err_sys(err, "cannot move the root filesystem to `/`");

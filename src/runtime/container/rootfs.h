@@ -16,6 +16,10 @@ struct rootfs_ctx {
   bool userns;              /* devices are bind-mounted, not made */
   bool cgroupns;
   bool no_pivot;
+  /* No mount namespace of its own: the container shares the caller's, so
+   * nothing may be mounted (rootfs_prepare refuses what would) and the
+   * root is entered with chroot. */
+  bool shared_mntns;
   const int *idmap_fds;     /* per mount: a detached idmapped tree (idmap.h), or -1 */
 };
 
