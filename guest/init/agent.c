@@ -63,6 +63,26 @@ static int send_u32(int fd, uint8_t type, uint32_t v)
   return send_frame(fd, type, b, 4);
 }
 
+/* The end of a connection once the answer ('X') is sent.  The host may
+ * still be sending: stdin the command never read, or the rest of a request
+ * refused after its first frame.  Closing with that data unread would reset
+ * the connection (TCP and vsock send RST, which can discard the answer
+ * still in the host's receive queue; a Unix socket fails the host's next
+ * write with EPIPE).  So half-close, which the host reads as EOF after 'X',
+ * and read and drop whatever comes until the host closes its end. */
+static void finish(int conn)
+{
+  char buf[65536];
+  shutdown(conn, SHUT_WR);
+  for (;;) {
+    ssize_t n = read(conn, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+  }
+}
+
 /* One frame; *payload is malloc'd (NUL-terminated).  -1 on EOF or a bad
  * length. */
 static int recv_frame(int fd, uint8_t *type, char **payload, uint32_t *len)
@@ -93,6 +113,7 @@ static void fail(int conn, int status, const char *fmt, ...)
   va_end(ap);
   send_frame(conn, MSG_FAIL, msg, (uint32_t)strlen(msg));
   send_u32(conn, MSG_EXIT, (uint32_t)status);
+  finish(conn);
 }
 
 /* A NULL-terminated array of the strings in JSON array `a`, or NULL. */
@@ -250,8 +271,10 @@ static int relay(int conn, pid_t pid, int in, int out, int errfd)
   int ws;
   while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
   }
-  if (conn >= 0)
+  if (conn >= 0) {
     send_u32(conn, MSG_EXIT, (uint32_t)status_of(ws));
+    finish(conn);
+  }
   return 0;
 }
 

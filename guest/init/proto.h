@@ -14,6 +14,12 @@
  *                    convention (the exit code, 128+N when killed by N,
  *                    126 not executable, 127 not found)
  *                'F' the request was refused: a message; 'X' 125 follows
+ *
+ * 'X' is the guest's last frame: it half-closes the connection then (the
+ * host reads EOF) and reads and drops what the host still sends until the
+ * host closes, so the host may write before, while and after the guest
+ * answers without losing the answer to a reset.  The host must read the
+ * answer even when a write of its own failed, and closes after 'X'.
  */
 #ifndef ISOLA_INIT_PROTO_H
 #define ISOLA_INIT_PROTO_H

@@ -7,7 +7,11 @@ import threading
 
 import pytest
 
-from harness.agent import Agent, unix
+from harness.agent import Agent, frame, read_frame, unix
+
+# Far more than a socket's buffers hold: the agent must read it for the
+# host's writes to finish.
+BIG = 8 << 20
 
 
 @pytest.fixture
@@ -58,6 +62,30 @@ def test_bad_requests_are_refused_with_the_reason(agent):
     assert status == 125 and "is not a JSON object (line 1" in fail
     _, _, status, fail = agent.exec(None, raw=b'{"args": []}')
     assert status == 125 and "needs \"args\": a non-empty array of strings" in fail
+
+
+def test_a_request_refused_early_is_answered_while_the_host_still_sends(agent):
+    # The refusal comes after the first frame; the stdin behind it cannot
+    # all be in flight, so the agent answers while the host is still writing.
+    _, _, status, fail = agent.exec(None, raw=b'{"args": []}', stdin=b"x" * BIG)
+    assert status == 125 and "needs \"args\"" in fail
+
+
+def test_the_agent_reads_the_whole_request_before_it_closes(agent):
+    # A raw client that writes everything before it reads: had the agent
+    # closed after its answer with our data unread, these writes would fail
+    # (EPIPE on a Unix socket; an RST that can drop the answer on vsock).
+    s = agent.connect()
+    s.sendall(frame("E", b"{not json"))
+    s.sendall(frame("I", b"x" * (1 << 19)) * (BIG >> 19))
+    s.sendall(frame("I"))
+    f = s.makefile("rb")
+    t, fail = read_frame(f)
+    assert t == "F" and b"is not a JSON object" in fail
+    assert read_frame(f) == ("X", (125).to_bytes(4, "big"))
+    assert read_frame(f) == (None, None)  # EOF, not a reset
+    f.close()
+    s.close()
 
 
 def test_commands_run_concurrently(agent):
