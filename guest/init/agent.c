@@ -172,6 +172,7 @@ static int parse_request(const char *text, struct request *r, char *why, size_t 
  * back as an errno on `err_fd` (close-on-exec: silence means it ran). */
 static void run_child(const struct request *r, int in, int out, int errfd, int err_fd)
 {
+  signal(SIGPIPE, SIG_DFL); /* the handler's SIG_IGN is not the command's */
   dup2(in, 0);
   dup2(out, 1);
   dup2(errfd, 2);
@@ -374,6 +375,10 @@ void agent_serve(int lfd)
       if (pid == 0) {
         close(lfd);
         sigprocmask(SIG_UNBLOCK, &chld, NULL);
+        /* A command that exits with stdin unread, or a host that has gone,
+         * is EPIPE on a write: not a death that loses the exit status and
+         * leaves the command running. */
+        signal(SIGPIPE, SIG_IGN);
         _exit(handle(conn));
       }
       close(conn);

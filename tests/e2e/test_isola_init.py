@@ -88,6 +88,15 @@ def test_the_agent_reads_the_whole_request_before_it_closes(agent):
     s.close()
 
 
+def test_a_command_that_leaves_its_stdin_unread_still_reports_its_status(agent):
+    assert agent.exec(["sh", "-c", "echo done; exit 4"], stdin=b"x" * BIG) == (b"done\n", b"", 4, None)
+
+
+def test_commands_keep_the_default_sigpipe(agent):
+    # The agent ignores SIGPIPE for itself; `yes` must still die of it quietly.
+    assert agent.exec(["sh", "-c", "yes | head -n1"]) == (b"y\n", b"", 0, None)
+
+
 def test_commands_run_concurrently(agent):
     results = []
 
