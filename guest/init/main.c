@@ -11,7 +11,9 @@
  *   1024 until the host asks it to power off, and powers off cleanly.
  *
  *   isola-init --agent unix:PATH   serves the protocol on a Unix socket
- *                                  instead, as an ordinary process (tests)
+ *                                  instead, as an ordinary process (tests);
+ *                                  after a poweroff request it exits once
+ *                                  every connection has ended
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "init.h"
@@ -80,6 +83,11 @@ int main(int argc, char **argv)
     fflush(stdout);
     agent_serve(fd);
     unlink(argv[2] + 5);
+    /* Handlers still ending (each reads until its host closes, agent.c
+     * finish()) are ours to wait for: exiting first would leave them
+     * running, adopted by whoever reaps orphans on this host. */
+    while (wait(NULL) > 0 || errno == EINTR) {
+    }
     return 0;
   }
   if (getpid() != 1) {

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from harness.agent import Agent, frame, read_frame, unix
+from harness.agent import Agent, frame, read_frame, stop, unix
 
 # Far more than a socket's buffers hold: the agent must read it for the
 # host's writes to finish.
@@ -21,9 +21,7 @@ def agent(isola, tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stdout.readline() == b"isola-init: ready\n"
     yield Agent(unix(path))
-    if p.poll() is None:
-        p.kill()
-    p.wait()
+    stop(p, path)
 
 
 def test_runs_a_command_with_separate_stdout_stderr_and_exit_code(agent):

@@ -3,6 +3,7 @@ u8 type, u32 big-endian length, payload."""
 import json
 import socket
 import struct
+import subprocess
 import threading
 
 
@@ -86,6 +87,23 @@ class Agent:
         s = self.connect()
         s.sendall(frame("P"))
         s.close()
+
+
+def stop(proc, path):
+    """End an `isola-init --agent unix:PATH` process `proc` and everything it
+    forked: a poweroff request, after which it exits once every connection
+    has ended (a handler outlives its host's close by a moment).  A
+    SIGKILL instead would orphan handlers still alive for the leak check
+    to find."""
+    if proc.poll() is None:
+        Agent(unix(path)).poweroff()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError("the agent did not end after a poweroff: a connection is still open")
+    proc.wait()
 
 
 def unix(path):

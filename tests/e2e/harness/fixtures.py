@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import agent as agent_proto
 from harness import leaks
 
 TOP = Path(__file__).resolve().parents[3]
@@ -164,8 +165,7 @@ def agent(isola, tmp_path):
     p = subprocess.Popen([init, "--agent", f"unix:{sock}"], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "isola-init: ready"
     yield sock
-    p.kill()
-    p.wait()
+    agent_proto.stop(p, sock)
 
 
 @pytest.fixture(autouse=True)
