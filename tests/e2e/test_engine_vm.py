@@ -81,6 +81,19 @@ def test_vm_user_stdin_exec_stop(veng):
     assert r.returncode == 127
 
 
+def test_vm_command_that_leaves_its_stdin_unread(veng):
+    """The engine's clients (`run -i` through the monitor, `exec -i`) stream
+    more stdin than the sockets hold to a command that exits without
+    reading it: the exit code and output still arrive."""
+    big = "x" * (8 << 20)
+    r = veng("run", "--rm", "-i", "--vm", "--kernel", veng.kernel, "busybox", "sh", "-c", "echo done; exit 3",
+             input=big)
+    assert (r.returncode, r.stdout) == (3, "done\n"), r.stderr
+    veng.ok("run", "-d", "--vm", "--kernel", veng.kernel, "--name", "svc", "busybox", "sleep", "1000")
+    r = veng("exec", "-i", "svc", "sh", "-c", "echo done; exit 4", input=big)
+    assert (r.returncode, r.stdout) == (4, "done\n"), r.stderr
+
+
 def test_vm_flag_errors(isola, state_root, busybox_rootfs, monkeypatch, tmp_path):
     e = Engine(isola, state_root)
     import_busybox(e, busybox_rootfs)
