@@ -92,7 +92,9 @@ int cgroup_open(const char *root, const char *path, struct cgroup *cg, err_t *er
       cg->unified_dir = path_join(h, path);
       continue;
     }
-    if (!is_fs(h, CGROUP_SUPER_MAGIC) || !strcmp(e->d_name, "systemd"))
+    /* Named hierarchies without a controller count too: systemd in a
+     * container tracks its units in name=systemd (as runc joins it). */
+    if (!is_fs(h, CGROUP_SUPER_MAGIC))
       continue;
     if (cg->n_v1 == CGROUP_MAX_HIERARCHIES)
       break;
