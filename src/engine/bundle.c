@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/copy.h"
 #include "common/file.h"
 #include "common/json.h"
-#include "engine/copy.h"
 #include "engine/volume.h"
 #include "runtime/container/pathsafe.h"
 #include "runtime/spec/default.h"

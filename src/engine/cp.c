@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/copy.h"
 #include "common/file.h"
 #include "common/log.h"
-#include "engine/copy.h"
 #include "engine/ctr.h"
 #include "engine/ctrinfo.h"
 #include "engine/engine.h"

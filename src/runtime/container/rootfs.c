@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/copy.h"
 #include "common/file.h"
 #include "runtime/container/pathsafe.h"
 
@@ -111,9 +112,23 @@ static int mount_cgroup(const struct rootfs_ctx *ctx, int rootfd, const struct s
   return 0;
 }
 
+/* tmpcopyup: the new tmpfs on `dest` takes the contents of the directory
+ * it covers (`under`, opened before the mount), owners and modes kept. */
+static int tmpfs_copy_up(int rootfd, int under, const char *dest, err_t *err)
+{
+  _cleanup_close_ int top = root_open(rootfd, dest, O_RDONLY | O_DIRECTORY, err);
+  if (top < 0)
+    return -1;
+  if (copy_tree_fd(under, top, err) < 0)
+    return err_context(err, "tmpcopyup on `%s`", dest);
+  return 0;
+}
+
 static int do_mount(const struct rootfs_ctx *ctx, int rootfd, const struct spec_mount *m,
                     int idmap_fd, err_t *err)
 {
+  if (m->tmpcopyup && (m->bind || !m->type || strcmp(m->type, "tmpfs")))
+    return err_make(err, EINVAL, "mount on `%s`: tmpcopyup is only for tmpfs", m->destination);
   if (m->type && !strcmp(m->type, "cgroup"))
     return mount_cgroup(ctx, rootfd, m, err);
   bool dir = is_dir_source(m);
@@ -136,6 +151,9 @@ static int do_mount(const struct rootfs_ctx *ctx, int rootfd, const struct spec_
       return -1;
   } else {
     const char *type = m->type;
+    _cleanup_close_ int under = -1;
+    if (m->tmpcopyup && (under = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+      return err_sys(err, "cannot open `%s` to copy it up", m->destination);
     if (mount(m->source ? m->source : type, p, type, m->flags & ~MS_REMOUNT, m->data) < 0) {
       /* Without our own network namespace the kernel refuses a new sysfs:
        * fall back to the host's, read-only, as runc does. */
@@ -147,6 +165,8 @@ static int do_mount(const struct rootfs_ctx *ctx, int rootfd, const struct spec_
       return err_sys(err, "cannot mount `%s` (%s) on `%s`%s%s", m->source ? m->source : type, type,
                      m->destination, m->data ? " with " : "", m->data ? m->data : "");
     }
+    if (under >= 0 && tmpfs_copy_up(rootfd, under, m->destination, err) < 0)
+      return -1;
   }
   if (m->propagation) {
     _cleanup_close_ int again = root_open(rootfd, m->destination, O_PATH, err);

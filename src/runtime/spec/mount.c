@@ -58,9 +58,11 @@ static const struct mount_opt mount_opts[] = {
 
 const char *const *spec_mount_option_names(void)
 {
-  static const char *names[sizeof(mount_opts) / sizeof(mount_opts[0])];
-  for (size_t i = 0; mount_opts[i].name; i++)
+  static const char *names[sizeof(mount_opts) / sizeof(mount_opts[0]) + 1];
+  size_t i = 0;
+  for (; mount_opts[i].name; i++)
     names[i] = mount_opts[i].name;
+  names[i] = "tmpcopyup";
   return names;
 }
 
@@ -84,6 +86,10 @@ static int parse_options(const json_t *arr, const char *path, struct spec_mount 
       return err_make(err, EINVAL, "%s[%zu]: expected a string, got %s", path, i,
                       json_type_name(o));
     const char *name = json_string_value(o);
+    if (!strcmp(name, "tmpcopyup")) {
+      m->tmpcopyup = true;
+      continue;
+    }
     const struct mount_opt *mo = mount_opts;
     while (mo->name && strcmp(mo->name, name))
       mo++;

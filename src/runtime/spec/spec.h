@@ -58,6 +58,7 @@ struct spec_mount {
   unsigned long clear;      /* MS_* the options clear (rw, suid, ...) */
   unsigned long propagation; /* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE (| MS_REC) */
   bool bind, recursive;
+  bool tmpcopyup; /* "tmpcopyup" (runc, crun): a tmpfs starts with what it covers */
   char *data; /* options that are not flags, joined by ',' */
   struct spec_idmap *uid_mappings, *gid_mappings;
   size_t n_uid_mappings, n_gid_mappings;

@@ -187,3 +187,16 @@ Test(spec, unknown_hook_kind_is_named)
    * read out of bounds (caught by ASan). */
   expect_error("\"hooks\":{\"prestop\":[]}", "hooks.prestop: unknown field");
 }
+
+Test(spec, tmpcopyup_is_an_extension_not_tmpfs_data)
+{
+  _cleanup_spec_ struct spec *s = NULL;
+  _cleanup_err_ err_t e = NULL;
+  cr_assert_eq(parse_with("\"mounts\":[{\"destination\":\"/run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+                          "\"options\":[\"rw\",\"nosuid\",\"tmpcopyup\",\"size=1m\"]}]",
+                          &s, &e),
+               0, "%s", err_msg(e));
+  cr_assert(s->mounts[0].tmpcopyup);
+  cr_assert_str_eq(s->mounts[0].data, "size=1m");
+  cr_assert_eq(s->mounts[0].flags, MS_NOSUID);
+}

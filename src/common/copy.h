@@ -1,8 +1,8 @@
 /* Copying trees between the host and a container's root without following
  * anything the container controls: every step is an *at() call with
  * O_NOFOLLOW below a directory fd, symlinks are copied as symlinks. */
-#ifndef ISOLA_ENGINE_COPY_H
-#define ISOLA_ENGINE_COPY_H
+#ifndef ISOLA_COMMON_COPY_H
+#define ISOLA_COMMON_COPY_H
 
 #include "common/err.h"
 

@@ -1,5 +1,5 @@
 /* Tree copies with *at() calls only (copy.h). */
-#include "engine/copy.h"
+#include "common/copy.h"
 
 #include <dirent.h>
 #include <stdbool.h>
