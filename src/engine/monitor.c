@@ -52,6 +52,7 @@ struct mon {
   int lfd, ep, sfd, rundir_fd;
   int clients[MAX_CLIENTS];
   int out_r, err_r, tty_fd, in_w;
+  int tty_peer; /* our own fd on the terminal's slave side (hold_console) */
   char *inbuf;
   size_t inlen;
   bool in_eof;
@@ -142,12 +143,32 @@ static void close_fd(struct mon *m, int *fd)
   *fd = -1;
 }
 
+/* Keep the terminal's slave side open while the container runs.  A pty
+ * master reads EIO whenever no slave fd is open, and an init system closes
+ * and reopens /dev/console for every message (systemd does, as PID 1 in a
+ * container): without our own fd the first gap looked like the end of the
+ * container's output, the master was closed, and every later message (and
+ * the shutdown's) was lost.  Dropped when the container exits, so that its
+ * last output drains and the master then reads EIO as before. */
+static void hold_console(struct mon *m)
+{
+  m->tty_peer = ioctl(m->tty_fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
+static void release_console(struct mon *m)
+{
+  if (m->tty_peer >= 0)
+    close(m->tty_peer);
+  m->tty_peer = -1;
+}
+
 /* The container's side of one run: its stdio and pending input. */
 static void close_stdio(struct mon *m)
 {
   close_fd(m, &m->out_r);
   close_fd(m, &m->err_r);
   close_fd(m, &m->tty_fd);
+  release_console(m);
   close_fd(m, &m->in_w);
   free(m->inbuf);
   m->inbuf = NULL;
@@ -243,6 +264,30 @@ static void on_output(struct mon *m, int *fd, int stream)
   }
   logw_write(&m->log, stream, buf, (size_t)n);
   broadcast(m, stream ? 'E' : 'O', buf, (size_t)n);
+}
+
+/* The terminal's output.  A getty in the container hangs the console up
+ * (vhangup), our fd on it too: the master then reads EIO while the
+ * container runs on.  Take a fresh fd on the slave rather than end the
+ * output there. */
+static void on_tty(struct mon *m)
+{
+  char buf[32768];
+  ssize_t n = read(m->tty_fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n < 0 && errno == EIO && !m->exited && m->tty_peer >= 0) {
+    release_console(m);
+    hold_console(m);
+    if (m->tty_peer >= 0)
+      return;
+  }
+  if (n <= 0) {
+    close_fd(m, &m->tty_fd);
+    return;
+  }
+  logw_write(&m->log, 0, buf, (size_t)n);
+  broadcast(m, 'O', buf, (size_t)n);
 }
 
 static void reap(struct mon *m)
@@ -604,6 +649,7 @@ static int run_once(struct mon *m, bool first, char **msg)
       return EXIT_ENGINE;
     }
     m->tty_fd = master;
+    hold_console(m);
     fcntl(master, F_SETFL, O_NONBLOCK);
     watch(m, master, T_TTY, EPOLLIN);
   } else {
@@ -679,7 +725,7 @@ static int run_once(struct mon *m, bool first, char **msg)
         on_output(m, &m->err_r, 1);
       else if (t == T_TTY) {
         /* a pty reports EIO once every slave is closed */
-        on_output(m, &m->tty_fd, 0);
+        on_tty(m);
       } else if (t == T_IN)
         flush_stdin(m);
       else if (t == T_HTIMER)
@@ -699,8 +745,10 @@ static int run_once(struct mon *m, bool first, char **msg)
         kill(m->pid, SIGKILL);
       }
     }
-    if (m->exited && !exit_at)
+    if (m->exited && !exit_at) {
       exit_at = clock_us(CLOCK_MONOTONIC);
+      release_console(m);
+    }
   }
   health_disarm(&m->health);
   logw_flush(&m->log);
@@ -785,7 +833,7 @@ static void finish(struct mon *m)
 static void monitor_main(struct ctr *c, int sync_fd, bool wait_attach)
 {
   struct mon m = {.c = c, .sync_fd = sync_fd, .wait_attach = wait_attach, .lfd = -1, .out_r = -1,
-                  .err_r = -1, .tty_fd = -1, .in_w = -1};
+                  .err_r = -1, .tty_fd = -1, .tty_peer = -1, .in_w = -1};
   for (int i = 0; i < MAX_CLIENTS; i++)
     m.clients[i] = -1;
   json_t *cfg = json_object_get(c->rec, "Config"), *hc = json_object_get(c->rec, "HostConfig");
