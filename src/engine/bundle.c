@@ -18,6 +18,7 @@
 #include "common/copy.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "engine/systemd.h"
 #include "engine/volume.h"
 #include "runtime/container/pathsafe.h"
 #include "runtime/spec/default.h"
@@ -83,9 +84,6 @@ json_t *bundle_env(const json_t *rec, const json_t *img, const char *hostname)
   const json_t *cfg = json_object_get(rec, "Config");
   if (json_is_true(json_object_get(cfg, "Tty")))
     env_set(env, "TERM=xterm");
-  const char *sd = json_string_value(json_object_get(json_object_get(rec, "HostConfig"), "Systemd"));
-  if (sd && !strcmp(sd, "always"))
-    env_set(env, "container=isola");
   json_array_foreach(json_object_get(cfg, "Env"), i, e) env_set(env, json_string_value(e));
   return env;
 }
@@ -449,41 +447,6 @@ static void resources(json_t *spec, const json_t *hc)
     json_object_set_new(res, "pids", json_pack("{sI}", "limit", pids));
 }
 
-/* --systemd: what an init system needs, as Podman gives it. */
-static void systemd_mode(json_t *spec, json_t *mounts)
-{
-  static const char *const tmpfs[] = {"/run", "/run/lock", "/tmp", "/var/log/journal", NULL};
-  for (const char *const *t = tmpfs; *t; t++) {
-    remove_mount(mounts, *t);
-    json_array_append_new(mounts, json_pack("{ss ss ss s[ssss]}", "destination", *t, "type", "tmpfs", "source",
-                                            "tmpfs", "options", "rw", "rprivate", "nosuid", "nodev"));
-  }
-  /* a writable cgroup tree of its own */
-  size_t i;
-  json_t *m;
-  json_array_foreach(mounts, i, m)
-  {
-    if (!strcmp(json_string_value(json_object_get(m, "destination")), "/sys/fs/cgroup"))
-      json_object_set_new(m, "options", json_pack("[sss]", "nosuid", "noexec", "nodev"));
-  }
-  json_array_append_new(json_object_get(json_object_get(spec, "linux"), "namespaces"),
-                        json_pack("{ss}", "type", "cgroup"));
-}
-
-bool systemd_wanted(const json_t *hc, const json_t *args)
-{
-  const char *sd = json_string_value(json_object_get(hc, "Systemd"));
-  if (sd && !strcmp(sd, "always"))
-    return true;
-  if (!sd || strcmp(sd, "true"))
-    return false;
-  const char *a0 = json_string_value(json_array_get(args, 0));
-  if (!a0)
-    return false;
-  const char *base = strrchr(a0, '/') ? strrchr(a0, '/') + 1 : a0;
-  return !strcmp(base, "init") || !strcmp(base, "systemd");
-}
-
 int bundle_write(struct ctr *c, const char *rootfs, err_t *err)
 {
   json_t *rec = c->rec, *cfg = json_object_get(rec, "Config"), *hc = json_object_get(rec, "HostConfig");
@@ -500,6 +463,7 @@ int bundle_write(struct ctr *c, const char *rootfs, err_t *err)
     json_decref(args);
     return err_make(err, EINVAL, "no command: the image has no Entrypoint or Cmd; give one after the image name");
   }
+  bool sysmode = systemd_wanted(hc, args);
   if (json_is_true(json_object_get(hc, "Init"))) {
     _cleanup_free_ char *init = engine_helper("isola-init");
     json_array_insert_new(args, 0, json_string("--"));
@@ -615,13 +579,15 @@ int bundle_write(struct ctr *c, const char *rootfs, err_t *err)
   }
   if (etc_files(c, mounts, hostname, netmode, err) < 0 || user_mounts(c, rootfd, mounts, err) < 0)
     return -1;
-  if (systemd_wanted(hc, json_object_get(proc, "args")))
-    systemd_mode(spec, mounts);
+  if (sysmode && systemd_bundle(c, rootfd, spec, err) < 0)
+    return -1;
   json_t *caps = capabilities(hc);
   int r = security(spec, hc, caps, err);
   json_decref(caps);
   if (r < 0)
     return -1;
+  if (sysmode)
+    systemd_seccomp(spec, hc);
   resources(spec, hc);
   if (json_is_true(json_object_get(hc, "Privileged"))) {
     json_array_foreach(mounts, i, e)

@@ -35,9 +35,6 @@ json_t *bundle_env(const json_t *rec, const json_t *img, const char *hostname);
 json_t *seccomp_default_profile(json_t *caps);
 json_t *seccomp_from_profile(json_t *profile, json_t *caps);
 
-/* --systemd=always, or =true with an init as the command. */
-bool systemd_wanted(const json_t *hc, const json_t *args);
-
 /* Where --init puts isola-init inside the container. */
 #define BUNDLE_INIT_PATH "/dev/init"
 

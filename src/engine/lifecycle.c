@@ -25,6 +25,7 @@
 #include "engine/netctr.h"
 #include "engine/proc.h"
 #include "engine/runopts.h"
+#include "engine/systemd.h"
 #include "engine/vm.h"
 #include "image/image.h"
 
@@ -135,6 +136,7 @@ static int create_container(json_t *rec, const struct run_flags *f, const char *
   for (size_t i = 1; i < json_array_size(cmd); i++)
     json_array_append(args, json_array_get(cmd, i));
   json_object_set_new(rec, "Args", args);
+  systemd_record(rec, cmd);
   json_decref(cmd);
 
   if (netctr_allocate(rec, cid, name, err) < 0) {
