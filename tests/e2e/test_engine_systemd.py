@@ -3,6 +3,7 @@ image's systemd as PID 1 to `running`, gives it what systemd expects of a
 container manager, shows its console in `isola logs` and shuts it down
 cleanly on `isola stop` (SIGRTMIN+3)."""
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -101,3 +102,36 @@ def test_each_system_container_has_its_own_machine_id(eng):
     eng.ok("restart", "-t", "120", a, timeout=180)
     assert wait_booted(eng, a) == "running"
     assert eng.ok("exec", a, "cat", "/etc/machine-id").stdout.strip() == a[:32]
+
+
+def test_podman_systemd_mode_through_isola_runtime(isola, debian_systemd):
+    """The reference: Podman's own --systemd=always (cgroup v1 layout: the
+    host's name=systemd bound, no cgroup namespace, tmpcopyup tmpfs mounts)
+    boots the same tarball through isola-runtime."""
+    tmp = Path(tempfile.mkdtemp(prefix="sdpod-"))  # podman wants a runroot under 50 characters
+    base = ["podman", "--root", str(tmp / "root"), "--runroot", str(tmp / "run"),
+            "--runtime", str(isola.bin("isola-runtime")), "--cgroup-manager=cgroupfs", "--events-backend=file"]
+
+    def podman(*args, timeout=120):
+        return subprocess.run(base + list(args), capture_output=True, text=True, timeout=timeout)
+
+    assert podman("import", debian_systemd, IMAGE, timeout=300).returncode == 0
+    name = "isola-t-sd"
+    try:
+        r = podman("run", "-d", "--name", name, "--network", "none", "--systemd=always",
+                   "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", IMAGE, "/sbin/init")
+        assert r.returncode == 0, r.stderr
+        end = time.time() + 180
+        state = ""
+        while time.time() < end and state in ("", "offline", "initializing", "starting"):
+            st = podman("inspect", "-f", "{{.State.Status}}", name).stdout.strip()
+            assert st == "running", f"podman's container exited: {st}\n{podman('logs', name).stdout}"
+            state = podman("exec", name, "systemctl", "is-system-running").stdout.strip()
+            time.sleep(0.2)
+        assert state == "running", podman("exec", name, "systemctl", "--failed", "--no-pager").stdout
+        assert podman("stop", "-t", "120", name, timeout=180).returncode == 0
+        assert podman("inspect", "-f", "{{.State.ExitCode}}", name).stdout.strip() == "0"
+    finally:
+        podman("rm", "-f", "-t", "0", name)
+        podman("rmi", "-a", "-f")
+        subprocess.run(["rm", "-rf", str(tmp)])

@@ -36,6 +36,18 @@ def test_tmpcopyup_on_anything_but_tmpfs_is_refused(runtime, bundle, tmp_path):
     assert runtime("state", bundle.id).returncode != 0
 
 
+@pytest.mark.skipif(not os.path.isfile("/sys/fs/cgroup/unified/cgroup.procs"), reason="not a hybrid host")
+def test_hybrid_cgroup2_is_mounted_only_in_a_cgroup_namespace(runtime, bundle):
+    """Without a cgroup namespace /proc/self/cgroup names host paths that
+    the bind of the container's own cgroup2 directory lacks (systemd in
+    hybrid mode then exits 255): it is left out, as runc does."""
+    bundle.args("sh", "-c", "grep -c ' /sys/fs/cgroup/unified ' /proc/self/mountinfo; true")
+    assert runtime.ok("run", bundle.id, cwd=bundle.path).stdout.strip() == "0"  # run deletes it at exit
+    bundle.linux["namespaces"].append({"type": "cgroup"})
+    bundle.args("sh", "-c", "grep -c ' /sys/fs/cgroup/unified ' /proc/self/mountinfo; grep '^0::' /proc/self/cgroup")
+    assert runtime.ok("run", bundle.id, cwd=bundle.path).stdout.split() == ["1", "0::/"]
+
+
 def _in_cgroup_tree(bundle):
     """config.json for a container that, like systemd, makes cgroups below
     its own in a cgroup namespace and moves itself there."""

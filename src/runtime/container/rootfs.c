@@ -84,7 +84,12 @@ static int mount_cgroup(const struct rootfs_ctx *ctx, int rootfd, const struct s
   for (size_t i = 0; i <= cg->n_v1; i++) {
     const char *name = i < cg->n_v1 ? cg->v1_names[i] : "unified";
     const char *src = i < cg->n_v1 ? cg->v1_dirs[i] : cg->unified_dir;
-    if (!src)
+    /* Hybrid: the cgroup2 one only in a cgroup namespace, as runc leaves it
+     * out.  Without one, /proc/self/cgroup names the host's path ("0::/
+     * libpod_parent/ID"), which the bind of the container's own directory
+     * lacks: systemd then looks for its cgroup there (hybrid mode tracks
+     * units in cgroup2), fails and exits 255 (podman run --systemd). */
+    if (!src || (i == cg->n_v1 && !ctx->cgroupns))
       continue;
     _cleanup_free_ char *dest = path_join(m->destination, name);
     _cleanup_close_ int sub = root_mkpath(rootfd, dest, false, 0755, err);
