@@ -184,6 +184,38 @@ def leak_check():
         pytest.fail("test left isola resources behind:\n" + leaks.describe(left), pytrace=False)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--hardware-kvm", choices=("all", "exclude", "only"), default="all",
+                     help="tests marked hardware_kvm (they need VMX/SVM): run them with the others "
+                          "(all), leave them out (exclude: make check's host run), or run only them "
+                          "(only: tests/nested/run, in a nested L1 where the host has no VMX/SVM)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked hardware_kvm boot a stock Linux guest, which needs
+    VMX/SVM.  --hardware-kvm picks them out or leaves them out (with -m and
+    -k as usual beside it); on a host without VMX/SVM (PVM) one that is left
+    in is skipped with the reason.  make check runs them through
+    tests/nested/run, in a nested L1 with real SVM on such a host."""
+    from harness.vmm import host_has_vmx_or_svm
+    want = config.getoption("--hardware-kvm")
+    if want != "all":
+        keep, drop = [], []
+        for item in items:
+            hw = item.get_closest_marker("hardware_kvm") is not None
+            (keep if hw == (want == "only") else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    if host_has_vmx_or_svm():
+        return
+    skip = pytest.mark.skip(reason="needs VMX/SVM, which this host lacks: tests/nested/run runs "
+                                   "it in a nested L1 with SVM (make check does)")
+    for item in items:
+        if item.get_closest_marker("hardware_kvm"):
+            item.add_marker(skip)
+
+
 def pytest_report_header(config):
     existing = leaks.snapshot()
     if existing:

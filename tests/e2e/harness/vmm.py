@@ -8,6 +8,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+# The bound on a stock Linux guest's boot, shutdown or command: seconds with
+# VMX/SVM, minutes in the nested L1 of tests/nested (TCG under TCG) on a busy
+# machine.  Every wait ends on its event, so a generous bound costs nothing
+# when things work.
+LINUX_TIMEOUT = 1200
 GUEST_FORMS = {"pvh": "{}.elf", "elf64": "{}-64.elf", "bzimage": "{}.bzImage"}
 
 

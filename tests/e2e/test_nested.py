@@ -1,0 +1,48 @@
+"""The nested harness (tests/nested/run) that runs the hardware_kvm tests in
+an L1 with SVM on a host without VMX/SVM: when L1 cannot run them it fails
+and says why, never skips.  (Its success is make check's `e2e vmx/svm` row.)"""
+import os
+import subprocess
+
+import pytest
+
+from harness.fixtures import TOP
+
+pytestmark = [pytest.mark.slow]
+RUN = TOP / "tests" / "nested" / "run"
+
+
+def nested(tmp_path, *args, **env):
+    e = dict(os.environ, ISOLA_NESTED="always", ISOLA_NESTED_SMP="1", **env)
+    return subprocess.run([RUN, "--work", tmp_path / "work", *args], env=e, capture_output=True,
+                          text=True, timeout=1200, stdin=subprocess.DEVNULL)
+
+
+def test_without_qemu_it_fails_naming_the_package(tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    p = nested(tmp_path, "--command", "true", PATH=str(empty))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "nested: FAILED: qemu-system-x86_64 is not on PATH" in p.stdout
+    assert "install qemu-system-x86" in p.stdout
+
+
+def test_an_l1_cpu_without_svm_fails_saying_l1_has_no_kvm(tmp_path):
+    # an AMD CPU without SVM: kvm_amd refuses to load
+    p = nested(tmp_path, "--command", "true", ISOLA_NESTED_CPU="qemu64,-svm")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "nested: FAILED: L1 has no /dev/kvm: kvm_amd did not load" in p.stdout, p.stdout
+    assert "ISOLA-L1-STATUS" not in p.stdout  # nothing ran in L1
+    assert (tmp_path / "work" / "console.log").exists()
+
+
+def test_an_l1_that_does_not_finish_in_time_is_stopped_and_fails(tmp_path):
+    p = nested(tmp_path, "--command", "true", ISOLA_NESTED_TIMEOUT="2")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "nested: FAILED: L1 did not finish in time (ISOLA_NESTED_TIMEOUT); stopped it" in p.stdout
+
+
+def test_a_failing_command_in_l1_is_its_exit_status(tmp_path):
+    p = nested(tmp_path, "--command", "/bin/sh", "-c", "test -c /dev/kvm && exit 7")
+    assert p.returncode == 7, p.stdout + p.stderr
+    assert "ISOLA-L1-STATUS 7" in p.stdout

@@ -1,0 +1,98 @@
+"""Booting the nested harness's L1: QEMU in TCG mode (pure emulation, no
+/dev/kvm needed) with an emulated AMD CPU that has SVM, Debian's stock
+kernel, an initramfs whose /init is tests/nested/l1-init, the host's / as
+L1's root (9p, read-only) and one writable host directory for the results.
+No network: -nic none.
+
+boot() runs QEMU to its end, writes L1's console to a log with the time of
+every line, echoes it, and returns what l1-init said about each step."""
+import os
+import re
+import selectors
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Machine:
+    qemu: str
+    kernel: str
+    initrd: str
+    out: str            # host directory L1 mounts writable at the same path
+    run: str            # the program l1-init runs in L1's root, with `out`
+    cpu: str = "max"
+    smp: int = 2
+    memory: str = "4G"
+    kvm_amd: str = "npt=0"  # nested paging in L1's KVM hangs L2 kernels early
+
+    def argv(self):
+        append = (f"console=ttyS0 panic=-1 quiet loglevel=3 l1.run={self.run} l1.out={self.out}"
+                  + (f" l1.kvm_amd={self.kvm_amd}" if self.kvm_amd else ""))
+        return [self.qemu, "-accel", "tcg,thread=multi", "-cpu", self.cpu, "-smp", str(self.smp),
+                "-m", self.memory, "-M", "q35", "-nodefaults", "-nic", "none", "-display", "none",
+                "-no-reboot", "-monitor", "none", "-serial", "stdio",
+                "-kernel", self.kernel, "-initrd", self.initrd, "-append", append,
+                "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,"
+                           "multidevs=remap",
+                "-virtfs", f"local,path={self.out},mount_tag=nestedout,security_model=none"]
+
+
+@dataclass
+class Result:
+    rc: int | None = None          # QEMU's exit status
+    timed_out: bool = False        # killed at the deadline
+    seconds: float = 0.0           # QEMU's wall time
+    ready: float | None = None     # when l1-init said ISOLA-L1-READY
+    status: int | None = None      # the run's exit status (ISOLA-L1-STATUS)
+    errors: list = field(default_factory=list)   # ISOLA-L1-ERROR lines
+    tail: list = field(default_factory=list)     # the last lines of the console
+
+
+def boot(machine, log_path, timeout, echo=print):
+    """Run L1 until QEMU exits or `timeout` seconds pass (then kill it)."""
+    res = Result()
+    t0 = time.monotonic()
+    p = subprocess.Popen(machine.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    sel = selectors.DefaultSelector()
+    sel.register(p.stdout, selectors.EVENT_READ)
+    buf = b""
+    with open(log_path, "w") as log:
+        def line(raw):
+            t = time.monotonic() - t0
+            text = raw.decode(errors="replace").rstrip("\r")
+            stamped = f"[{t:8.2f}] {text}"
+            log.write(stamped + "\n")
+            log.flush()
+            echo(stamped)
+            res.tail = (res.tail + [text])[-30:]
+            if text.startswith("ISOLA-L1-READY"):
+                res.ready = t
+            elif m := re.match(r"ISOLA-L1-STATUS (\d+)", text):
+                res.status = int(m.group(1))
+            elif text.startswith("ISOLA-L1-ERROR: "):
+                res.errors.append(text[len("ISOLA-L1-ERROR: "):])
+
+        while True:
+            left = t0 + timeout - time.monotonic()
+            if left <= 0:
+                res.timed_out = True
+                p.kill()
+                break
+            if not sel.select(left):
+                continue
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for raw in lines:
+                line(raw)
+        if buf:
+            line(buf)
+    sel.close()
+    res.rc = p.wait()
+    p.stdout.close()
+    res.seconds = time.monotonic() - t0
+    return res
