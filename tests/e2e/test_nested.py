@@ -6,14 +6,16 @@ import subprocess
 
 import pytest
 
+from harness import leaks
 from harness.fixtures import TOP
+from harness.vmm import wait_for
 
 pytestmark = [pytest.mark.slow]
 RUN = TOP / "tests" / "nested" / "run"
 
 
 def nested(tmp_path, *args, **env):
-    e = dict(os.environ, ISOLA_NESTED="always", ISOLA_NESTED_SMP="1", **env)
+    e = dict(os.environ, ISOLA_NESTED="always", **env)
     return subprocess.run([RUN, "--work", tmp_path / "work", *args], env=e, capture_output=True,
                           text=True, timeout=1200, stdin=subprocess.DEVNULL)
 
@@ -42,7 +44,40 @@ def test_an_l1_that_does_not_finish_in_time_is_stopped_and_fails(tmp_path):
     assert "nested: FAILED: L1 did not finish in time (ISOLA_NESTED_TIMEOUT); stopped it" in p.stdout
 
 
+def test_an_l1_whose_console_stays_silent_counts_as_hung_and_is_stopped(tmp_path):
+    # L1's kernel boots quietly for longer than this; a hung L1 is as silent
+    p = nested(tmp_path, "--command", "true", ISOLA_NESTED_STALL="2")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "nested: FAILED: L1 stopped responding: nothing on its console" in p.stdout
+
+
 def test_a_failing_command_in_l1_is_its_exit_status(tmp_path):
     p = nested(tmp_path, "--command", "/bin/sh", "-c", "test -c /dev/kvm && exit 7")
     assert p.returncode == 7, p.stdout + p.stderr
     assert "ISOLA-L1-STATUS 7" in p.stdout
+
+
+def test_l1_ends_with_the_harness_however_it_is_killed(tmp_path):
+    """A QEMU left behind would emulate on, eating a CPU, for good."""
+    e = dict(os.environ, ISOLA_NESTED="always")
+    h = subprocess.Popen([RUN, "--work", tmp_path / "work", "--command", "/bin/sh", "-c", "sleep 3600"],
+                         env=e, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        console = tmp_path / "work" / "console.log"
+        wait_for(lambda: console.exists() and "ISOLA-L1: running" in console.read_text(),
+                 "L1 running its command", timeout=1200)
+        qemu = [pid for pid in os.listdir("/proc") if pid.isdigit() and _ppid(pid) == h.pid]
+        assert len(qemu) == 1
+    finally:
+        h.kill()
+        h.wait()
+    wait_for(lambda: not os.path.exists(f"/proc/{qemu[0]}") or leaks._is_zombie(qemu[0]),
+             "QEMU gone with the harness", timeout=60)
+
+
+def _ppid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
