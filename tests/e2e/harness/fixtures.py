@@ -210,7 +210,7 @@ def pytest_collection_modifyitems(config, items):
     if host_has_vmx_or_svm():
         return
     skip = pytest.mark.skip(reason="needs VMX/SVM, which this host lacks: tests/nested/run runs "
-                                   "it in a nested L1 with SVM (make check does)")
+                                   "it in a nested L1 with SVM (ISOLA_NESTED=1 make check does)")
     for item in items:
         if item.get_closest_marker("hardware_kvm"):
             item.add_marker(skip)
