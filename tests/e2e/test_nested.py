@@ -57,15 +57,30 @@ def test_a_failing_command_in_l1_is_its_exit_status(tmp_path):
     assert "ISOLA-L1-STATUS 7" in p.stdout
 
 
+def test_l1_sees_the_hosts_files_under_tmp(tmp_path):
+    """A checkout or build directory under /tmp (CI's clones may be there)
+    must be visible in L1, as the rest of the host's / is."""
+    mark = tmp_path / "host-file"
+    mark.write_text("from the host\n")
+    p = nested(tmp_path, "--command", "/bin/sh", "-c", f'test "$(cat {mark})" = "from the host"')
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def test_l1_ends_with_the_harness_however_it_is_killed(tmp_path):
     """A QEMU left behind would emulate on, eating a CPU, for good."""
     e = dict(os.environ, ISOLA_NESTED="always")
-    h = subprocess.Popen([RUN, "--work", tmp_path / "work", "--command", "/bin/sh", "-c", "sleep 3600"],
-                         env=e, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    log = tmp_path / "harness.log"
+    with open(log, "w") as out:
+        h = subprocess.Popen([RUN, "--work", tmp_path / "work", "--command", "/bin/sh", "-c", "sleep 3600"],
+                             env=e, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     try:
         console = tmp_path / "work" / "console.log"
-        wait_for(lambda: console.exists() and "ISOLA-L1: running" in console.read_text(),
-                 "L1 running its command", timeout=1200)
+        # L1 boots in seconds; the wait ends early if the harness has already
+        # ended (then the command did not start: its output says why)
+        wait_for(lambda: h.poll() is not None or
+                 (console.exists() and "ISOLA-L1: running" in console.read_text()),
+                 "L1 running its command", timeout=240)
+        assert h.poll() is None, "the harness ended before L1 ran its command:\n" + log.read_text()
         qemu = [pid for pid in os.listdir("/proc") if pid.isdigit() and _ppid(pid) == h.pid]
         assert len(qemu) == 1
     finally:
