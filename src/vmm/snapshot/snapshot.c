@@ -50,12 +50,6 @@ struct machine {
   uint64_t memory;
 };
 
-struct serial_state {
-  uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, thr_empty_pending, irq_level, pad[7];
-  uint8_t rx[64];
-  uint64_t rx_head, rx_len;
-};
-
 /* ---- writing ---- */
 
 static int put(int fd, uint32_t tag, uint32_t index, const void *data, uint32_t len, err_t *err)
@@ -157,14 +151,8 @@ static int save_vm(struct vm *vm, int fd, err_t *err)
   GET(vm->vm_fd, KVM_GET_PIT2, &pit, "KVM_GET_PIT2");
   struct kvm_clock_data clock = {0};
   GET(vm->vm_fd, KVM_GET_CLOCK, &clock, "KVM_GET_CLOCK");
-  struct serial_state ss = {0};
-  struct serial *s = &vm->serial;
-  pthread_mutex_lock(&s->lock);
-  ss.ier = s->ier, ss.lcr = s->lcr, ss.mcr = s->mcr, ss.scr = s->scr, ss.dll = s->dll, ss.dlm = s->dlm;
-  ss.fcr = s->fcr, ss.thr_empty_pending = s->thr_empty_pending, ss.irq_level = s->irq_level;
-  memcpy(ss.rx, s->rx, sizeof ss.rx);
-  ss.rx_head = s->rx_head, ss.rx_len = s->rx_len;
-  pthread_mutex_unlock(&s->lock);
+  struct serial_state ss;
+  serial_save(&vm->serial, &ss);
   return put(fd, T_PIT, 0, &pit, sizeof pit, err) < 0 || put(fd, T_CLOCK, 0, &clock, sizeof clock, err) < 0 ||
                  put(fd, T_SERIAL, 0, &ss, sizeof ss, err) < 0
              ? -1
@@ -447,13 +435,7 @@ static int set_vm(struct vm *vm, uint32_t tag, uint32_t idx, const void *data, u
   if (tag == T_SERIAL && len == sizeof(struct serial_state)) {
     struct serial_state ss;
     memcpy(&ss, data, sizeof ss);
-    struct serial *s = &vm->serial;
-    pthread_mutex_lock(&s->lock);
-    s->ier = ss.ier, s->lcr = ss.lcr, s->mcr = ss.mcr, s->scr = ss.scr, s->dll = ss.dll, s->dlm = ss.dlm;
-    s->fcr = ss.fcr, s->thr_empty_pending = ss.thr_empty_pending, s->irq_level = ss.irq_level;
-    memcpy(s->rx, ss.rx, sizeof s->rx);
-    s->rx_head = ss.rx_head % SERIAL_FIFO, s->rx_len = ss.rx_len > SERIAL_FIFO ? SERIAL_FIFO : ss.rx_len;
-    pthread_mutex_unlock(&s->lock);
+    serial_load(&vm->serial, &ss);
     return 0;
   }
   return err_make(err, EINVAL, "snapshot record %u (index %u, %u bytes) is not one this VMM knows", tag, idx, len);
