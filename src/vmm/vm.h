@@ -157,6 +157,12 @@ bool vm_is_paused(struct vm *vm);
  * the device loop stopped. */
 int vm_attach_virtio(struct vm *vm, const struct vm_config *cfg, err_t *err);
 void vm_release_virtio(struct vm *vm);
+/* For device types' attach(): put `dev` in the next MMIO slot (its
+ * transport in *m), and watch a rate limiter's timerfd on the device loop
+ * once it has one. */
+int vm_add_slot(struct vm *vm, const struct virtio_dev_ops *ops, void *dev, struct virtio_mmio **m,
+                err_t *err);
+int vm_watch_timer(struct vm *vm, struct ratelimit *rl, evloop_fn fn, void *dev, err_t *err);
 /* Disk `index` (in --disk order) gets another image while the VM runs. */
 int vm_replace_disk(struct vm *vm, int index, const char *path, err_t *err);
 /* New limits for a running device's rate limiter (Firecracker's PATCH of

@@ -1,0 +1,66 @@
+/* The device table.  A new device type adds its line here, in the slot
+ * order it wants: nothing else outside its own files names it. */
+#include "vmm/registry.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/ratelimit.h"
+
+extern const struct vmm_device_type virtio_blk_type, virtio_net_type, virtio_vsock_type, virtio_console_type,
+    virtio_rng_type, serial_type;
+
+const struct vmm_device_type *const vmm_device_types[] = {
+    &virtio_blk_type,     /* virtio/blk_type.c: first, so that the guest's vda is the first --disk */
+    &virtio_net_type,     /* virtio/net_type.c */
+    &virtio_vsock_type,   /* virtio/vsock_type.c */
+    &virtio_console_type, /* virtio/console_type.c */
+    &virtio_rng_type,     /* virtio/rng_type.c */
+    &serial_type,         /* devices/serial_type.c */
+    NULL,
+};
+
+const struct vmm_device_type *vmm_device_by_tag(uint32_t tag)
+{
+  vmm_foreach_device_type(t) {
+    if (t->save && t->state_tag == tag)
+      return t;
+  }
+  return NULL;
+}
+
+const struct vmm_device_type *vmm_device_by_section(const char *section)
+{
+  vmm_foreach_device_type(t) {
+    if (t->section && !strcmp(t->section, section))
+      return t;
+  }
+  return NULL;
+}
+
+int vmm_devices_count(const struct vm_config *c)
+{
+  int n = 0;
+  vmm_foreach_device_type(t) {
+    if (t->count)
+      n += t->count(c);
+  }
+  return n;
+}
+
+int vmm_json_set_limit(json_t *obj, const char *key, const struct ratelimit_config *c)
+{
+  json_t *l = ratelimit_to_json(c);
+  return !obj ? -1 : l ? json_object_set_new(obj, key, l) : 0;
+}
+
+int vmm_json_get_limit(json_t *v, const char *key, const char *where, const char *list, size_t i,
+                       struct ratelimit_config *c, err_t *err)
+{
+  char field[160];
+  if (i == VMM_JSON_SINGLE)
+    snprintf(field, sizeof field, "%s: %s.%s", where, list, key);
+  else
+    snprintf(field, sizeof field, "%s: %s[%zu].%s", where, list, i, key);
+  return ratelimit_from_json(json_object_get(v, key), field, c, err);
+}
