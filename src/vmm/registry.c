@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vmm/ratelimit.h"
+#include "vmm/vm.h"
 
 extern const struct vmm_device_type virtio_blk_type, virtio_net_type, virtio_vsock_type, virtio_console_type,
     virtio_rng_type, serial_type;
@@ -19,6 +20,17 @@ const struct vmm_device_type *const vmm_device_types[] = {
     &serial_type,         /* devices/serial_type.c */
     NULL,
 };
+
+_Static_assert(sizeof vmm_device_types / sizeof *vmm_device_types <= VMM_MAX_DEVICE_TYPES + 1,
+               "more device types than struct vm has state slots for: raise VMM_MAX_DEVICE_TYPES");
+
+void **vmm_device_state(struct vm *vm, const struct vmm_device_type *t)
+{
+  size_t i = 0;
+  while (vmm_device_types[i] && vmm_device_types[i] != t)
+    i++;
+  return vmm_device_types[i] ? &vm->device_state[i] : NULL;
+}
 
 const struct vmm_device_type *vmm_device_by_tag(uint32_t tag)
 {

@@ -81,6 +81,9 @@ struct vmm_device_type {
   void (*restored)(struct vm *vm);
 };
 
+/* Room in struct vm for the state of this many device types. */
+#define VMM_MAX_DEVICE_TYPES 16
+
 /* Every device type, NULL-ended, virtio ones in slot order. */
 extern const struct vmm_device_type *const vmm_device_types[];
 
@@ -91,6 +94,10 @@ extern const struct vmm_device_type *const vmm_device_types[];
  * section; NULL when none does. */
 const struct vmm_device_type *vmm_device_by_tag(uint32_t tag);
 const struct vmm_device_type *vmm_device_by_section(const char *section);
+/* The type's own slot in struct vm, for a type whose device struct
+ * struct vm does not name: attach() puts what it allocates there (NULL
+ * until then), release() frees it and sets it back to NULL. */
+void **vmm_device_state(struct vm *vm, const struct vmm_device_type *t);
 /* How many virtio devices `c` asks for, of every type. */
 int vmm_devices_count(const struct vm_config *c);
 

@@ -24,6 +24,7 @@
 #include "vmm/devices/serial.h"
 #include "vmm/evloop.h"
 #include "vmm/memory.h"
+#include "vmm/registry.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/console.h"
 #include "vmm/virtio/net.h"
@@ -116,8 +117,7 @@ struct vm {
   bool has_vsock;
   struct virtio_rng rng;
   bool has_rng;
-  struct virtio_console console;
-  bool has_console;
+  void *device_state[VMM_MAX_DEVICE_TYPES]; /* for device types that keep their own (vmm/registry.h) */
   int console_in;
   int stop_fd; /* eventfd: a vCPU or device asks the main loop to stop */
   atomic_bool stopping;

@@ -1,6 +1,8 @@
 /* virtio-console as a VMM device type: the config's "virtio-console" (an
- * isola extension: one console on a Unix socket). */
+ * isola extension: one console on a Unix socket).  Its device lives in
+ * the type's state slot, not in struct vm: the way for a new device. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "vmm/registry.h"
 #include "vmm/vm.h"
@@ -10,21 +12,31 @@ static int count(const struct vm_config *c)
   return c->virtio_console != NULL;
 }
 
+extern const struct vmm_device_type virtio_console_type;
+
 static int attach(struct vm *vm, const struct vm_config *c, err_t *err)
 {
   if (!c->virtio_console)
     return 0;
-  if (virtio_console_open(&vm->console, c->virtio_console, &vm->loop, err) < 0)
+  struct virtio_console *con = calloc(1, sizeof *con);
+  if (!con)
+    return err_sys(err, "cannot allocate the virtio-console");
+  if (virtio_console_open(con, c->virtio_console, &vm->loop, err) < 0) {
+    free(con);
     return -1;
-  vm->has_console = true;
-  return vm_add_slot(vm, &virtio_console_ops, &vm->console, &vm->console.m, err);
+  }
+  *vmm_device_state(vm, &virtio_console_type) = con;
+  return vm_add_slot(vm, &virtio_console_ops, con, &con->m, err);
 }
 
 static void release(struct vm *vm)
 {
-  if (vm->has_console)
-    virtio_console_close(&vm->console);
-  vm->has_console = false;
+  void **state = vmm_device_state(vm, &virtio_console_type);
+  if (*state) {
+    virtio_console_close(*state);
+    free(*state);
+  }
+  *state = NULL;
 }
 
 static int to_json(const struct vm_config *c, json_t *j)

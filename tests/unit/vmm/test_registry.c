@@ -210,3 +210,22 @@ Test(registry, a_damaged_serial_record_cannot_overrun_the_fifo)
   cr_assert_leq(s.rx_len, SERIAL_FIFO);
   serial_destroy(&s);
 }
+
+Test(registry, each_type_has_its_own_state_slot_in_the_vm)
+{
+  struct vm *vm = calloc(1, sizeof *vm);
+  void **seen[VMM_MAX_DEVICE_TYPES] = {0};
+  int n = 0;
+  vmm_foreach_device_type(t) {
+    void **s = vmm_device_state(vm, t);
+    cr_assert_not_null(s, "%s", t->name);
+    cr_assert_null(*s, "%s: nothing until attach()", t->name);
+    for (int i = 0; i < n; i++)
+      cr_assert_neq(seen[i], s, "%s shares a slot", t->name);
+    cr_assert_lt(n, VMM_MAX_DEVICE_TYPES);
+    seen[n++] = s;
+  }
+  static const struct vmm_device_type stranger = {.name = "unregistered"};
+  cr_assert_null(vmm_device_state(vm, &stranger));
+  free(vm);
+}
