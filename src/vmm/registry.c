@@ -50,6 +50,11 @@ const struct vmm_device_type *vmm_device_by_section(const char *section)
   return NULL;
 }
 
+json_t *vmm_device_section(const struct vm_config *c, const struct vmm_device_type *t)
+{
+  return t->api_section ? json_object_get(c->device_sections, t->section) : NULL;
+}
+
 int vmm_devices_count(const struct vm_config *c)
 {
   int n = 0;

@@ -68,6 +68,16 @@ struct vmm_device_type {
    * NULL: none); strings point into `j`.  `where` names the source. */
   int (*from_json)(json_t *j, struct vm_config *c, const char *where, err_t *err);
 
+  /* ---- a type whose config is its JSON section ---- */
+  /* Nothing in vm_config names it: PUT /<section> (before InstanceStart,
+   * also from --config-file) and GET /<section> are the registry's
+   * (api/devices.c), which checks the body with from_json and keeps it in
+   * vm_config.device_sections, where vmm_device_section() finds it (a
+   * snapshot's device record is put there as it is read). */
+  bool api_section;
+  /* PATCH /<section> of the running VM (optional). */
+  int (*patch)(struct vm *vm, json_t *body, err_t *err);
+
   /* ---- optional, any kind ---- */
   /* The type's groups of the metrics line (Firecracker's names). */
   void (*metrics)(struct vm *vm, json_t *j);
@@ -98,6 +108,9 @@ const struct vmm_device_type *vmm_device_by_section(const char *section);
  * struct vm does not name: attach() puts what it allocates there (NULL
  * until then), release() frees it and sets it back to NULL. */
 void **vmm_device_state(struct vm *vm, const struct vmm_device_type *t);
+/* An api_section type's config: its section, or NULL when `c` asks for
+ * none. */
+json_t *vmm_device_section(const struct vm_config *c, const struct vmm_device_type *t);
 /* How many virtio devices `c` asks for, of every type. */
 int vmm_devices_count(const struct vm_config *c);
 

@@ -63,6 +63,7 @@ struct vm_config {
   bool rng;
   struct ratelimit_config rng_rate_limiter;
   const char *virtio_console; /* the Unix socket of a virtio-console, or NULL */
+  json_t *device_sections;    /* the api_section device types' configs (vmm/registry.h); borrowed */
   const char *restore_state, *restore_mem; /* a snapshot to restore instead of booting */
   bool restore_paused;                     /* keep the restored VM paused */
   bool track_dirty;                        /* dirty-page tracking, for Diff snapshots */

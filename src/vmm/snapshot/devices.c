@@ -17,6 +17,7 @@ int devices_to_json(const struct vm_config *c, json_t *j)
 
 int devices_from_json(json_t *j, struct vm_config *c, const char *where, err_t *err)
 {
+  c->device_sections = j; /* where the api_section types find theirs */
   vmm_foreach_device_type(t) {
     if (t->from_json && t->from_json(j, c, where, err) < 0)
       return -1;

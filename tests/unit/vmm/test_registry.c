@@ -229,3 +229,23 @@ Test(registry, each_type_has_its_own_state_slot_in_the_vm)
   cr_assert_null(vmm_device_state(vm, &stranger));
   free(vm);
 }
+
+/* A device type that keeps its config as its JSON section, as a new
+ * device (a balloon) would: nothing in vm_config names it. */
+static const struct vmm_device_type fake_balloon = {
+    .name = "virtio-balloon", .kind = VMM_DEVICE_VIRTIO, .section = "balloon", .api_section = true};
+
+Test(registry, a_json_kept_config_is_found_in_the_configs_sections)
+{
+  struct vm_config c = {0};
+  cr_assert_null(vmm_device_section(&c, &fake_balloon), "none configured");
+  json_t *j = json_pack("{s{si} s[]}", "balloon", "amount_mib", 64, "drives");
+  err_t e = NULL;
+  cr_assert_eq(devices_from_json(j, &c, "snap", &e), 0, "%s", err_msg(e));
+  json_t *s = vmm_device_section(&c, &fake_balloon);
+  cr_assert_not_null(s, "a snapshot's device record carries it");
+  cr_assert_eq(json_integer_value(json_object_get(s, "amount_mib")), 64);
+  cr_assert_null(vmm_device_section(&c, vmm_device_by_section("drives")),
+                 "a type with its own fields in vm_config has no section there");
+  json_decref(j);
+}
