@@ -23,6 +23,9 @@ Test(registry, every_type_has_the_callbacks_its_kind_needs)
       /* made with the machine by vm.c: the registry does not attach it */
       cr_assert(!t->attach && !t->release && !t->count, "%s", t->name);
     }
+    cr_assert(!t->api_section || t->kind == VMM_DEVICE_VIRTIO, "%s: only a virtio type keeps a section", t->name);
+    cr_assert(!t->patch || t->api_section, "%s: PATCH /<section> is api/devices.c's, for api_section types",
+              t->name);
     cr_assert_eq(!t->save, !t->load, "%s: save and load go together", t->name);
     cr_assert(!t->save || t->state_tag == 15 || t->state_tag >= VMM_STATE_TAG_FIRST,
               "%s: state tag %u is the snapshot core's", t->name, t->state_tag);
