@@ -22,6 +22,7 @@
 #include "vmm/metrics.h"
 #include "vmm/sandbox.h"
 #include "vmm/options.h"
+#include "vmm/snapshot/devices.h"
 #include "vmm/snapshot/snapshot.h"
 #include "vmm/vm.h"
 
@@ -280,7 +281,7 @@ int main(int argc, char **argv)
     return 2;
   }
   if (cfg.restore_state &&
-      (cfg.ndisks || cfg.nnets || cfg.vsock.cid || cfg.rng || cfg.virtio_console || cfg.kernel)) {
+      (devices_any(&cfg) || cfg.kernel)) {
     log_error("--restore brings the snapshot's kernel and devices; drop --kernel, --disk, --net, "
               "--vsock, --rng and --virtio-console");
     return 2;

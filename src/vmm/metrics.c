@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/file.h"
+#include "vmm/registry.h"
 #include "vmm/vm.h"
 
 struct vmm_counters vmm_counters;
@@ -93,7 +94,6 @@ void metrics_close(void)
   metrics_fd = -1;
 }
 
-#define LOAD(x) ((json_int_t)__atomic_load_n(&(x), __ATOMIC_RELAXED))
 #define C(field) ((json_int_t)atomic_load_explicit(&vmm_counters.field, memory_order_relaxed))
 
 int metrics_flush(struct vm *vm, err_t *err)
@@ -107,34 +107,10 @@ int metrics_flush(struct vm *vm, err_t *err)
                         C(resumes), "snapshots_created", C(snapshots_created), "api_server", "requests",
                         C(api_requests), "errors", C(api_errors));
   if (vm) {
-    json_object_set_new(j, "uart", json_pack("{sI}", "write_count", LOAD(vm->serial.tx_bytes)));
-    for (int i = 0; i < vm->ndisks; i++) {
-      struct virtio_blk *b = &vm->disks[i];
-      char g[48];
-      snprintf(g, sizeof g, "block_vd%c", 'a' + i);
-      json_object_set_new(j, g, json_pack("{sI sI sI sI sI}", "read_count", LOAD(b->reads), "write_count",
-                                          LOAD(b->writes), "flush_count", LOAD(b->flushes), "io_errors",
-                                          LOAD(b->errors), "rate_limiter_throttled_events",
-                                          LOAD(b->rl.throttled)));
+    vmm_foreach_device_type(t) {
+      if (t->metrics)
+        t->metrics(vm, j);
     }
-    for (int i = 0; i < vm->nnets; i++) {
-      struct virtio_net *n = &vm->nets[i];
-      char g[48];
-      snprintf(g, sizeof g, "net_eth%d", i);
-      json_object_set_new(j, g, json_pack("{sI sI sI sI sI sI sI sI}", "rx_packets_count", LOAD(n->rx_frames),
-                                          "rx_bytes_count", LOAD(n->rx_bytes), "rx_dropped", LOAD(n->rx_dropped),
-                                          "tx_packets_count", LOAD(n->tx_frames), "tx_bytes_count",
-                                          LOAD(n->tx_bytes), "tx_dropped", LOAD(n->tx_dropped),
-                                          "rx_rate_limiter_throttled", LOAD(n->rx_rl.throttled),
-                                          "tx_rate_limiter_throttled", LOAD(n->tx_rl.throttled)));
-    }
-    json_object_set_new(j, "rng", json_pack("{sI sI}", "entropy_bytes", LOAD(vm->rng.bytes),
-                                            "entropy_rate_limiter_throttled", LOAD(vm->rng.rl.throttled)));
-    if (vm->has_vsock)
-      json_object_set_new(j, "vsock", json_pack("{sI sI sI sI}", "rx_packets_count", LOAD(vm->vsock.rx_packets),
-                                                "tx_packets_count", LOAD(vm->vsock.tx_packets), "conns_added",
-                                                LOAD(vm->vsock.conns_opened), "conns_reset",
-                                                LOAD(vm->vsock.resets)));
   }
   char *line = json_dumps(j, JSON_COMPACT);
   json_decref(j);

@@ -24,6 +24,7 @@
 #include "vmm/devices/serial.h"
 #include "vmm/evloop.h"
 #include "vmm/memory.h"
+#include "vmm/registry.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/console.h"
 #include "vmm/virtio/net.h"
@@ -62,6 +63,7 @@ struct vm_config {
   bool rng;
   struct ratelimit_config rng_rate_limiter;
   const char *virtio_console; /* the Unix socket of a virtio-console, or NULL */
+  json_t *device_sections;    /* the api_section device types' configs (vmm/registry.h); borrowed */
   const char *restore_state, *restore_mem; /* a snapshot to restore instead of booting */
   bool restore_paused;                     /* keep the restored VM paused */
   bool track_dirty;                        /* dirty-page tracking, for Diff snapshots */
@@ -116,8 +118,7 @@ struct vm {
   bool has_vsock;
   struct virtio_rng rng;
   bool has_rng;
-  struct virtio_console console;
-  bool has_console;
+  void *device_state[VMM_MAX_DEVICE_TYPES]; /* for device types that keep their own (vmm/registry.h) */
   int console_in;
   int stop_fd; /* eventfd: a vCPU or device asks the main loop to stop */
   atomic_bool stopping;
@@ -157,6 +158,12 @@ bool vm_is_paused(struct vm *vm);
  * the device loop stopped. */
 int vm_attach_virtio(struct vm *vm, const struct vm_config *cfg, err_t *err);
 void vm_release_virtio(struct vm *vm);
+/* For device types' attach(): put `dev` in the next MMIO slot (its
+ * transport in *m), and watch a rate limiter's timerfd on the device loop
+ * once it has one. */
+int vm_add_slot(struct vm *vm, const struct virtio_dev_ops *ops, void *dev, struct virtio_mmio **m,
+                err_t *err);
+int vm_watch_timer(struct vm *vm, struct ratelimit *rl, evloop_fn fn, void *dev, err_t *err);
 /* Disk `index` (in --disk order) gets another image while the VM runs. */
 int vm_replace_disk(struct vm *vm, int index, const char *path, err_t *err);
 /* New limits for a running device's rate limiter (Firecracker's PATCH of

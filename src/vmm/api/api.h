@@ -36,6 +36,7 @@ struct api {
   char **owned; /* strings the config points to */
   int nowned;
   json_t *snap_devices; /* a loaded snapshot's devices (the config points into it) */
+  json_t *device_sections; /* PUT /<section> of api_section device types (the config points to it) */
 };
 
 /* The API over `cfg` (not served yet: --config-file goes through it). */

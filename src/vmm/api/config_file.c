@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vmm/api/internal.h"
+#include "vmm/registry.h"
 
 int api_apply_config_file(struct api *a, const char *path, err_t *err)
 {
@@ -16,15 +17,16 @@ int api_apply_config_file(struct api *a, const char *path, err_t *err)
     return err_make(err, EINVAL, "--config-file `%s`: %s (line %d, column %d)", path,
                     j ? "not a JSON object" : je.text, je.line, je.column);
   }
-  static const char *const sections[] = {"boot-source", "machine-config", "drives", "network-interfaces",
-                                         "vsock", "entropy", "logger", "metrics", "balloon", "mmds-config",
-                                         "cpu-config", NULL};
+  /* the machine's sections; each device type adds its own */
+  static const char *const sections[] = {"boot-source", "machine-config", "logger", "metrics", "balloon",
+                                         "mmds-config", "cpu-config", NULL};
   const char *k;
   json_t *v;
   int rc = 0;
   json_object_foreach(j, k, v)
   {
-    bool known = false;
+    const struct vmm_device_type *dev = vmm_device_by_section(k);
+    bool known = dev != NULL;
     for (const char *const *s = sections; *s && !known; s++)
       known = !strcmp(*s, k);
     if (!known) {
@@ -35,7 +37,7 @@ int api_apply_config_file(struct api *a, const char *path, err_t *err)
     for (size_t i = 0; i < n && rc == 0; i++) {
       json_t *item = json_is_array(v) ? json_array_get(v, i) : v;
       char url[160];
-      const char *id = json_string_value(json_object_get(item, !strcmp(k, "drives") ? "drive_id" : "iface_id"));
+      const char *id = dev && dev->id_field ? json_string_value(json_object_get(item, dev->id_field)) : NULL;
       if (json_is_array(v))
         snprintf(url, sizeof url, "/%s/%s", k, id ? id : "");
       else

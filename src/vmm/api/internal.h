@@ -58,6 +58,10 @@ api_handler api_put_drive, api_patch_drive;                              /* driv
 api_handler api_put_net, api_patch_net, api_patch_net_preboot;           /* net.c */
 api_handler api_put_vsock, api_put_entropy;                              /* vsock.c */
 api_handler api_put_snapshot_create, api_put_snapshot_load;              /* snapshot.c */
+/* PUT, PATCH and GET of /<section> for an api_section device type
+ * (devices.c). */
+struct vmm_device_type;
+struct reply api_device_section(struct api *a, const struct vmm_device_type *t, const struct api_call *rq);
 
 /* The reply to METHOD URL with `body` (route.c); the caller holds a->lock. */
 struct reply api_route(struct api *a, const char *method, const char *url, json_t *body);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "vmm/api/internal.h"
+#include "vmm/registry.h"
 
 enum { GET = 1, PUT = 2, PATCH = 4 };
 enum phase {
@@ -74,6 +75,10 @@ struct reply api_route(struct api *a, const char *method, const char *url, json_
 {
   int m = method_bit(method);
   struct api_call c = {.method = method, .url = url, .body = body, .patch = m == PATCH};
+  /* a device type that keeps its config as JSON answers its own path */
+  const struct vmm_device_type *t = url[0] == '/' ? vmm_device_by_section(url + 1) : NULL;
+  if (m && t && t->api_section)
+    return api_device_section(a, t, &c);
   for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
     const struct route *r = &routes[i];
     if (!(r->methods & m) || !(c.id = match(r, url, false)))

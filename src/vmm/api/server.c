@@ -223,6 +223,8 @@ void api_stop(struct api *a)
   a->start_error = NULL;
   json_decref(a->snap_devices);
   a->snap_devices = NULL;
+  json_decref(a->device_sections);
+  a->device_sections = NULL;
   for (int i = 0; i < a->nowned; i++)
     free(a->owned[i]);
   free(a->owned);

@@ -53,7 +53,7 @@ struct reply api_put_snapshot_load(struct api *a, const struct api_call *rq)
   if (a->started)
     return api_fault(400, "a snapshot loads into a fresh isola-vmm, before InstanceStart");
   struct vm_config *c = a->cfg;
-  if (c->kernel || c->ndisks || c->nnets || c->vsock.cid || c->rng || c->virtio_console)
+  if (c->kernel || devices_any(c))
     return api_fault(400, "a snapshot brings its own kernel and devices: load it into an isola-vmm with none "
                       "configured");
   struct vm_config next = *c; /* the config changes only when everything is right */

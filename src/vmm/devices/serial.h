@@ -36,6 +36,19 @@ int serial_attach(struct serial *s, struct bus *pio, uint16_t port, err_t *err);
 size_t serial_rx_push(struct serial *s, const uint8_t *data, size_t n);
 size_t serial_rx_space(struct serial *s);
 
+/* The UART's registers and receive FIFO as a snapshot records them
+ * (record T_SERIAL of format 1 and 2: this layout is the file format). */
+struct serial_state {
+  uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, thr_empty_pending, irq_level, pad[7];
+  uint8_t rx[64];
+  uint64_t rx_head, rx_len;
+};
+
+/* Copy the UART's state out, or back in (a FIFO position or length out of
+ * range is clamped, so a damaged file cannot overrun the FIFO). */
+void serial_save(struct serial *s, struct serial_state *st);
+void serial_load(struct serial *s, const struct serial_state *st);
+
 /* Register accessors (the bus callbacks; exposed for unit tests). */
 uint8_t serial_read_reg(struct serial *s, uint64_t reg);
 void serial_write_reg(struct serial *s, uint64_t reg, uint8_t v);

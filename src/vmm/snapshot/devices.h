@@ -1,10 +1,12 @@
 /* A VM's virtio devices as JSON, in the layout of Firecracker's
  * GET /vm/config ("drives", "network-interfaces", "vsock", "entropy"; plus
  * "virtio-console"): what GET /vm/config answers and what a snapshot
- * records, so that a restore opens the same devices in the same slots. */
+ * records, so that a restore opens the same devices in the same slots.
+ * Each section is its device type's (vmm/registry.h). */
 #ifndef ISOLA_VMM_SNAPSHOT_DEVICES_H
 #define ISOLA_VMM_SNAPSHOT_DEVICES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -22,6 +24,10 @@ int devices_to_json(const struct vm_config *c, json_t *j);
  * names the source in errors. */
 int devices_from_json(json_t *j, struct vm_config *c, const char *where, err_t *err);
 
+/* Whether `c` asks for any virtio device. */
+bool devices_any(const struct vm_config *c);
+
+/* ---- network interfaces (virtio/net_type.c) ---- */
 /* "02:00:00:00:00:01" into bytes; -1 when it is not one. */
 int devices_parse_mac(const char *s, uint8_t mac[6]);
 

@@ -20,6 +20,7 @@
 #include "vmm/devices/vmgenid.h"
 #include "vmm/kvm.h"
 #include "vmm/metrics.h"
+#include "vmm/registry.h"
 #include "vmm/snapshot/devices.h"
 #include "vmm/vm.h"
 
@@ -39,7 +40,7 @@ enum tag {
   T_IRQCHIP,
   T_PIT,
   T_CLOCK,
-  T_SERIAL,
+  T_SERIAL, /* the serial port's: its device type saves it (devices/serial_type.c) */
   T_DEVICES, /* format 2: the virtio devices' configuration, as JSON */
   T_VIRTIO,  /* format 2: one virtio transport (index: its slot) */
 };
@@ -48,12 +49,6 @@ struct machine {
   uint32_t ncpus;
   uint32_t pad;
   uint64_t memory;
-};
-
-struct serial_state {
-  uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, thr_empty_pending, irq_level, pad[7];
-  uint8_t rx[64];
-  uint64_t rx_head, rx_len;
 };
 
 /* ---- writing ---- */
@@ -157,18 +152,32 @@ static int save_vm(struct vm *vm, int fd, err_t *err)
   GET(vm->vm_fd, KVM_GET_PIT2, &pit, "KVM_GET_PIT2");
   struct kvm_clock_data clock = {0};
   GET(vm->vm_fd, KVM_GET_CLOCK, &clock, "KVM_GET_CLOCK");
-  struct serial_state ss = {0};
-  struct serial *s = &vm->serial;
-  pthread_mutex_lock(&s->lock);
-  ss.ier = s->ier, ss.lcr = s->lcr, ss.mcr = s->mcr, ss.scr = s->scr, ss.dll = s->dll, ss.dlm = s->dlm;
-  ss.fcr = s->fcr, ss.thr_empty_pending = s->thr_empty_pending, ss.irq_level = s->irq_level;
-  memcpy(ss.rx, s->rx, sizeof ss.rx);
-  ss.rx_head = s->rx_head, ss.rx_len = s->rx_len;
-  pthread_mutex_unlock(&s->lock);
-  return put(fd, T_PIT, 0, &pit, sizeof pit, err) < 0 || put(fd, T_CLOCK, 0, &clock, sizeof clock, err) < 0 ||
-                 put(fd, T_SERIAL, 0, &ss, sizeof ss, err) < 0
+  return put(fd, T_PIT, 0, &pit, sizeof pit, err) < 0 || put(fd, T_CLOCK, 0, &clock, sizeof clock, err) < 0
              ? -1
              : 0;
+}
+
+struct state_out {
+  int fd;
+  uint32_t tag;
+};
+
+static int put_state(void *ctx, uint32_t index, const void *data, uint32_t len, err_t *err)
+{
+  struct state_out *o = ctx;
+  return put(o->fd, o->tag, index, data, len, err);
+}
+
+/* Each device type's own state records (the serial port's first: where
+ * format 1 put it), in table order. */
+static int save_device_state(struct vm *vm, int fd, err_t *err)
+{
+  vmm_foreach_device_type(t) {
+    struct state_out o = {fd, t->state_tag};
+    if (t->save && t->save(vm, put_state, &o, err) < 0)
+      return err_context(err, "%s", t->name);
+  }
+  return 0;
 }
 
 /* The devices' configuration, then each transport (the device loop is
@@ -260,6 +269,8 @@ int snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
     r = save_vcpu(vm, &vm->vcpus[i], fd, err);
   if (r == 0)
     r = save_vm(vm, fd, err);
+  if (r == 0)
+    r = save_device_state(vm, fd, err);
   if (r == 0)
     r = save_devices(vm, fd, err);
   if (r == 0)
@@ -444,18 +455,9 @@ static int set_vm(struct vm *vm, uint32_t tag, uint32_t idx, const void *data, u
   }
   if (tag == T_DEVICES)
     return 0; /* read by snapshot_read_config() */
-  if (tag == T_SERIAL && len == sizeof(struct serial_state)) {
-    struct serial_state ss;
-    memcpy(&ss, data, sizeof ss);
-    struct serial *s = &vm->serial;
-    pthread_mutex_lock(&s->lock);
-    s->ier = ss.ier, s->lcr = ss.lcr, s->mcr = ss.mcr, s->scr = ss.scr, s->dll = ss.dll, s->dlm = ss.dlm;
-    s->fcr = ss.fcr, s->thr_empty_pending = ss.thr_empty_pending, s->irq_level = ss.irq_level;
-    memcpy(s->rx, ss.rx, sizeof s->rx);
-    s->rx_head = ss.rx_head % SERIAL_FIFO, s->rx_len = ss.rx_len > SERIAL_FIFO ? SERIAL_FIFO : ss.rx_len;
-    pthread_mutex_unlock(&s->lock);
-    return 0;
-  }
+  const struct vmm_device_type *t = vmm_device_by_tag(tag);
+  if (t)
+    return t->load(vm, idx, data, len, err) < 0 ? err_context(err, "%s", t->name) : 0;
   return err_make(err, EINVAL, "snapshot record %u (index %u, %u bytes) is not one this VMM knows", tag, idx, len);
 }
 
@@ -488,8 +490,10 @@ int snapshot_restore(struct vm *vm, const char *state_path, err_t *err)
     r = err_make(err, EINVAL, "the snapshot has the state of %d virtio devices for %d", slots, vm->nslots);
   if (r < 0)
     return err_context(err, "cannot restore `%s`", state_path);
-  if (vm->has_vsock)
-    virtio_vsock_restored(&vm->vsock);
+  vmm_foreach_device_type(t) {
+    if (t->restored)
+      t->restored(vm);
+  }
   if (vmgenid_changed(&vm->mem, vm->vm_fd, err) < 0) /* a clone is not its parent */
     return -1;
   vm->restored = true;
