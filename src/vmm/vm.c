@@ -185,7 +185,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, err_t *err)
   if (restore) {
     if (snapshot_restore(vm, cfg->restore_state, err) < 0)
       return -1;
-    vm->start_paused = cfg->restore_paused;
+    /* Paused from here, not from vm_run(): the API reports the VM's state as
+     * soon as it exists, and a Resumed sent then must not be undone. */
+    if (cfg->restore_paused)
+      atomic_store(&vm->pause_req, true);
     log_debug("restored `%s` (%d vCPUs, %llu MiB)", cfg->restore_state, cfg->ncpus,
               (unsigned long long)(cfg->memory / MiB));
     return 0;
@@ -329,8 +332,6 @@ int vm_run(struct vm *vm, err_t *err)
   int rc = vm->nslots ? evloop_start(&vm->loop, err) : 0;
   for (int i = 0; rc == 0 && vm->restored && i < vm->nslots; i++)
     virtio_slot_restored(&vm->slots[i]);
-  if (vm->start_paused)
-    atomic_store(&vm->pause_req, true);
   for (int i = 0; rc == 0 && i < vm->ncpus; i++) {
     int e = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
     if (e) {

@@ -130,7 +130,6 @@ struct vm {
   pthread_cond_t pause_cond;
   atomic_bool pause_req;
   int npaused;
-  bool start_paused; /* restored VMs may start paused */
   bool restored;     /* from a snapshot: its virtio slots are looked at once running */
   bool snapshotted;  /* a snapshot was written: a Diff has a base */
 };
