@@ -9,6 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "engine/cli/commands.h"
 #include "engine/engine.h"
 #include "image/authfile.h"
 #include "image/registry.h"

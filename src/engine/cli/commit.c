@@ -25,10 +25,10 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "engine/cli/commands.h"
 #include "engine/container/bundle.h"
 #include "engine/cli/change.h"
 #include "engine/container/ctr.h"
-#include "engine/cli/ps.h"
 #include "engine/engine.h"
 #include "image/image.h"
 

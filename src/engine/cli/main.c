@@ -8,10 +8,8 @@
 
 #include "common/cli.h"
 #include "common/log.h"
-#include "engine/cli/ps.h"
+#include "engine/cli/commands.h"
 #include "engine/engine.h"
-#include "engine/cli/network.h"
-#include "engine/volume/volume.h"
 #include "net/dhcp.h"
 
 #define PROG "isola"

@@ -1,5 +1,6 @@
 /* The network commands: records in ROOT/networks (src/net/store.h), the
  * bridge, dnsmasq and nft table made at create and removed at rm. */
+#include "engine/cli/commands.h"
 #include "engine/cli/network.h"
 
 #include <errno.h>

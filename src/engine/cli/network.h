@@ -4,8 +4,6 @@
 
 #include <jansson.h>
 
-int cmd_network(int argc, char **argv);
-int cmd_port(int argc, char **argv);
 /* A network's inspect document, for `isola inspect`; 0 when found. */
 int network_inspect_json(const char *name, json_t **out);
 

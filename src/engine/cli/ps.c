@@ -18,8 +18,8 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "engine/cli/commands.h"
 #include "engine/container/ctr.h"
-#include "engine/cli/ps.h"
 #include "engine/engine.h"
 #include "engine/container/ports.h"
 #include "runtime/container/pathsafe.h"
@@ -54,108 +54,6 @@ static void status_text(struct ctr *c, const char *st, char *out, size_t n)
   } else {
     snprintf(out, n, "Created");
   }
-}
-
-json_t *ctr_inspect_json(struct ctr *c)
-{
-  const char *st = ctr_status(c);
-  json_t *state = json_deep_copy(c->state);
-  json_object_set_new(state, "Status", json_string(st));
-  /* the state keeps the last monitor's pid; a dead one reads as none */
-  json_object_set_new(state, "MonitorPid", json_integer(ctr_monitor_pid(c)));
-  json_object_set_new(state, "Running", json_boolean(!strcmp(st, "running")));
-  json_object_set_new(state, "Restarting", json_boolean(!strcmp(st, "restarting")));
-  json_object_set_new(state, "Paused", json_false());
-  json_object_set_new(state, "Dead", json_false());
-  if (!json_object_get(state, "OOMKilled"))
-    json_object_set_new(state, "OOMKilled", json_false());
-  if (!json_object_get(state, "Error"))
-    json_object_set_new(state, "Error", json_string(""));
-  if (json_is_null(json_object_get(state, "Health")))
-    json_object_del(state, "Health");
-  json_t *j = json_deep_copy(c->rec);
-  json_object_set_new(j, "State", state);
-  json_object_set_new(j, "RestartCount", json_incref(json_object_get(c->state, "RestartCount")));
-  _cleanup_free_ char *log = path_join(c->dir, "ctr.log");
-  json_object_set_new(j, "LogPath", json_string(log));
-  _cleanup_free_ char *rootfs = path_join(c->dir, "rootfs");
-  _cleanup_free_ char *upper = path_join(c->dir, "upper");
-  json_object_set_new(j, "GraphDriver", json_pack("{ss s{ss ss}}", "Name", "overlay", "Data", "MergedDir", rootfs,
-                                                  "UpperDir", upper));
-  json_t *mounts = json_array();
-  size_t i;
-  json_t *m;
-  json_array_foreach(json_object_get(json_object_get(c->rec, "HostConfig"), "Mounts"), i, m)
-  {
-    json_t *o = json_pack("{sO sO sO sb}", "Type", json_object_get(m, "Type"), "Source", json_object_get(m, "Source"),
-                          "Destination", json_object_get(m, "Target"), "RW",
-                          !json_is_true(json_object_get(m, "ReadOnly")));
-    if (!strcmp(json_string_value(json_object_get(m, "Type")), "volume"))
-      json_object_set(o, "Name", json_object_get(m, "Source"));
-    json_array_append_new(mounts, o);
-  }
-  json_object_set_new(j, "Mounts", mounts);
-  /* the Config Docker shows: what the container really runs with */
-  json_t *cfg = json_object_get(j, "Config");
-  _cleanup_free_ char *bundle = path_join(c->dir, "bundle/config.json");
-  json_t *spec = NULL;
-  if (json_load_path(bundle, &spec, NULL) == 0) {
-    json_object_set(cfg, "Env", json_object_get(json_object_get(spec, "process"), "env"));
-    json_object_set(cfg, "Hostname", json_object_get(spec, "hostname"));
-    json_decref(spec);
-  }
-  return j;
-}
-
-int format_template(const char *tpl, json_t *obj, FILE *out, err_t *err)
-{
-  const char *p = tpl;
-  while (*p) {
-    const char *open_ = strstr(p, "{{");
-    if (!open_) {
-      fputs(p, out);
-      break;
-    }
-    fwrite(p, 1, (size_t)(open_ - p), out);
-    const char *close_ = strstr(open_, "}}");
-    if (!close_)
-      return err_make(err, EINVAL, "--format: `{{` without `}}` in `%s`", tpl);
-    char expr[256];
-    snprintf(expr, sizeof expr, "%.*s", (int)(close_ - open_ - 2), open_ + 2);
-    char *e = expr;
-    while (*e == ' ')
-      e++;
-    size_t l = strlen(e);
-    while (l && e[l - 1] == ' ')
-      e[--l] = 0;
-    bool as_json = !strncmp(e, "json ", 5);
-    if (as_json)
-      e += 5;
-    while (*e == ' ')
-      e++;
-    if (*e != '.')
-      return err_make(err, EINVAL, "--format: `%s` is not a field path (.State.Status) or `json .Path`", e);
-    json_t *v = obj;
-    for (char *save = NULL, *k = strtok_r(e + 1, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
-      v = json_object_get(v, k);
-    if (as_json || json_is_object(v) || json_is_array(v)) {
-      char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null");
-      fputs(s, out);
-      free(s);
-    } else if (json_is_string(v)) {
-      fputs(json_string_value(v), out);
-    } else if (json_is_integer(v)) {
-      fprintf(out, "%lld", (long long)json_integer_value(v));
-    } else if (json_is_real(v)) {
-      fprintf(out, "%g", json_real_value(v));
-    } else if (json_is_boolean(v)) {
-      fputs(json_is_true(v) ? "true" : "false", out);
-    } else {
-      fputs("<no value>", out);
-    }
-    p = close_ + 2;
-  }
-  return 0;
 }
 
 static const char *command_text(const json_t *rec, char *buf, size_t n)

@@ -17,6 +17,8 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "engine/base/parse.h"
+#include "engine/cli/commands.h"
 #include "engine/monitor/attach.h"
 #include "engine/container/bundle.h"
 #include "engine/container/ctr.h"

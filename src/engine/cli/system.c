@@ -20,11 +20,11 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "config.h"
+#include "engine/base/parse.h"
+#include "engine/cli/commands.h"
 #include "engine/container/ctr.h"
-#include "engine/cli/ps.h"
 #include "engine/engine.h"
 #include "engine/monitor/monitor.h"
-#include "engine/cli/runopts.h"
 #include "engine/volume/volume.h"
 #include "image/image.h"
 

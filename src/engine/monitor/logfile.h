@@ -29,6 +29,5 @@ void logw_write(struct logw *w, int stream, const char *data, size_t len);
 void logw_flush(struct logw *w);
 void logw_close(struct logw *w);
 
-int cmd_logs(int argc, char **argv);
 
 #endif

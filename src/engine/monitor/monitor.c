@@ -1,4 +1,5 @@
 /* The container monitor (monitor.h). */
+#include "engine/base/parse.h"
 #include "engine/monitor/monitor.h"
 
 #include <errno.h>
@@ -36,7 +37,6 @@
 #include "engine/monitor/logfile.h"
 #include "engine/container/netctr.h"
 #include "engine/base/proc.h"
-#include "engine/cli/runopts.h"
 #include "engine/vm/vm.h"
 #include "engine/volume/volume.h"
 

@@ -21,6 +21,18 @@ void volume_new_name(char name[65]);
 /* `volume inspect` of one volume; -1 when there is none. */
 int volume_inspect_json(const char *name, json_t **out);
 
-int cmd_volume(int argc, char **argv);
+
+/* A volume's volume.json with its Scope; NULL when there is none. */
+json_t *volume_json(const char *name);
+
+/* The names of all volumes, NULL-terminated; *n of them.  free() each and
+ * the array. */
+char **volume_names(size_t *n);
+
+/* Names of containers whose mounts use the volume; a JSON array. */
+json_t *volume_users(const char *name);
+
+/* Record the labels of a volume just created (`volume create --label`). */
+void volume_set_labels(const char *name, json_t *labels);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/file.h"
+#include "engine/base/parse.h"
 #include "engine/container/bundle.h"
 #include "engine/monitor/logread.h"
 #include "engine/monitor/logfile.h"
