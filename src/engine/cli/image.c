@@ -49,7 +49,8 @@ static int open_store(struct store *st, err_t *err)
   return store_open(st, engine_root, err);
 }
 
-/* --tls-verify[=BOOL], --platform, --authfile, -q: shared by pull and push. */
+/* --tls-verify[=BOOL], --platform, --authfile, -q: shared by pull and push.
+ * 1 after --help (printed; the command exits 0), -1 on a bad flag. */
 static int registry_flags(int argc, char **argv, const char *usage, struct pull_opts *o,
                           char **authfile, bool *quiet)
 {
@@ -88,7 +89,7 @@ static int registry_flags(int argc, char **argv, const char *usage, struct pull_
       o->chunk = v;
       break;
     }
-    case 'h': printf("%s", usage); exit(0);
+    case 'h': printf("%s", usage); return 1;
     default: fprintf(stderr, "%s", usage); return -1;
     }
   }
@@ -105,8 +106,9 @@ int cmd_pull(int argc, char **argv)
   struct pull_opts o = {.tls_verify = true, .jobs = 3};
   char *authflag = NULL;
   bool quiet = false;
-  if (registry_flags(argc, argv, usage, &o, &authflag, &quiet) < 0)
-    return EXIT_ENGINE;
+  int flags = registry_flags(argc, argv, usage, &o, &authflag, &quiet);
+  if (flags != 0)
+    return flags < 0 ? EXIT_ENGINE : 0;
   if (optind + 1 != argc) {
     fprintf(stderr, "%s", usage);
     return EXIT_ENGINE;
@@ -154,8 +156,9 @@ int cmd_push(int argc, char **argv)
   struct pull_opts o = {.tls_verify = true, .progress = isatty(STDERR_FILENO) ? stderr : NULL};
   char *authflag = NULL;
   bool quiet = false;
-  if (registry_flags(argc, argv, usage, &o, &authflag, &quiet) < 0)
-    return EXIT_ENGINE;
+  int flags = registry_flags(argc, argv, usage, &o, &authflag, &quiet);
+  if (flags != 0)
+    return flags < 0 ? EXIT_ENGINE : 0;
   if (optind >= argc || argc - optind > 2) {
     fprintf(stderr, "%s", usage);
     return EXIT_ENGINE;
