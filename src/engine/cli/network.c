@@ -1,7 +1,5 @@
-/* The network commands: records in ROOT/networks (src/net/store.h), the
- * bridge, dnsmasq and nft table made at create and removed at rm. */
-#include "engine/cli/commands.h"
-#include "engine/cli/network.h"
+/* isola network create, ls, inspect, rm, prune, connect, disconnect and
+ * isola port: flags over network/network.h and container/netctr.h. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +13,13 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "engine/cli/commands.h"
+#include "engine/cli/group.h"
 #include "engine/container/ctr.h"
 #include "engine/engine.h"
 #include "engine/container/netctr.h"
 #include "engine/container/ports.h"
+#include "engine/network/network.h"
 #include "net/bridge.h"
 #include "net/dnsmasq.h"
 #include "net/endpoint.h"
@@ -29,34 +30,6 @@ static int fail(err_t *e)
   log_err(err_get(e));
   err_free(e);
   return EXIT_ENGINE;
-}
-
-static char *rundir_of(const char *name)
-{
-  char rel[128];
-  snprintf(rel, sizeof rel, "networks/%s", name);
-  return engine_run_path(rel);
-}
-
-/* What a NAT network has on the host: bridge, dnsmasq (the nft table is
- * written by the caller). */
-static int infra_up(const json_t *net, err_t *err)
-{
-  if (strcmp(net_mode(net), "nat"))
-    return 0;
-  _cleanup_free_ char *rd = rundir_of(net_name(net));
-  if (bridge_ensure(net, err) < 0 || dnsmasq_sync(rd, net, err) < 0)
-    return -1;
-  return 0;
-}
-
-static void infra_down(const json_t *net)
-{
-  if (strcmp(net_mode(net), "nat"))
-    return;
-  _cleanup_free_ char *rd = rundir_of(net_name(net));
-  dnsmasq_stop(rd);
-  bridge_remove(net, NULL);
 }
 
 static int net_create(int argc, char **argv)
@@ -107,9 +80,9 @@ static int net_create(int argc, char **argv)
     return fail(&err);
   close(lock);
   lock = -1;
-  if (infra_up(net, &err) < 0 || net_sync_rules(NULL, NULL, &err) < 0) {
+  if (network_up(net, &err) < 0 || net_sync_rules(NULL, NULL, &err) < 0) {
     err_t e2 = NULL;
-    infra_down(net);
+    network_down(net);
     netstore_remove(dir, o.name, NULL);
     net_sync_rules(NULL, NULL, &e2);
     err_free(&e2);
@@ -166,18 +139,6 @@ static int net_ls(int argc, char **argv)
   return 0;
 }
 
-int network_inspect_json(const char *name, json_t **out)
-{
-  _cleanup_free_ char *dir = engine_path("networks");
-  if (netstore_load(dir, name, out, NULL) < 0)
-    return -1;
-  _cleanup_free_ char *rd = rundir_of(name);
-  pid_t pid = dnsmasq_pid(rd);
-  if (!strcmp(net_mode(*out), "nat"))
-    json_object_set_new(*out, "DnsmasqPid", json_integer(pid));
-  return 0;
-}
-
 static int net_inspect(int argc, char **argv)
 {
   if (argc < 2) {
@@ -224,7 +185,7 @@ static int remove_one(const char *dir, const char *name, bool quiet_busy, err_t 
     }
     return err_make(err, EBUSY, "network `%s` is in use by %s: remove or disconnect them first", name, names);
   }
-  infra_down(net);
+  network_down(net);
   if (netstore_remove(dir, name, err) < 0)
     return -1;
   close(lock);
@@ -411,30 +372,36 @@ static int net_connect(int argc, char **argv, bool connect)
   return r < 0 ? fail(&err) : 0;
 }
 
+static int net_rm_cmd(int argc, char **argv)
+{
+  return net_rm(argc, argv, false);
+}
+
+static int net_prune(int argc, char **argv)
+{
+  return net_rm(argc, argv, true);
+}
+
+static int net_connect_cmd(int argc, char **argv)
+{
+  return net_connect(argc, argv, true);
+}
+
+static int net_disconnect(int argc, char **argv)
+{
+  return net_connect(argc, argv, false);
+}
+
 int cmd_network(int argc, char **argv)
 {
-  static const char usage[] = "Usage: isola network create|ls|inspect|rm|prune|connect|disconnect ...\n";
-  if (argc < 2) {
-    fputs(usage, stderr);
-    return EXIT_ENGINE;
-  }
-  const char *sub = argv[1];
-  if (!strcmp(sub, "create"))
-    return net_create(argc - 1, argv + 1);
-  if (!strcmp(sub, "ls") || !strcmp(sub, "list"))
-    return net_ls(argc - 1, argv + 1);
-  if (!strcmp(sub, "inspect"))
-    return net_inspect(argc - 1, argv + 1);
-  if (!strcmp(sub, "rm") || !strcmp(sub, "remove"))
-    return net_rm(argc - 1, argv + 1, false);
-  if (!strcmp(sub, "prune"))
-    return net_rm(argc - 1, argv + 1, true);
-  if (!strcmp(sub, "connect"))
-    return net_connect(argc - 1, argv + 1, true);
-  if (!strcmp(sub, "disconnect"))
-    return net_connect(argc - 1, argv + 1, false);
-  fprintf(stderr, "isola network: unknown command `%s`\n%s", sub, usage);
-  return EXIT_ENGINE;
+  static const struct cli_sub subs[] = {
+      {"create", NULL, net_create},         {"ls", "list", net_ls},
+      {"inspect", NULL, net_inspect},       {"rm", "remove", net_rm_cmd},
+      {"prune", NULL, net_prune},           {"connect", NULL, net_connect_cmd},
+      {"disconnect", NULL, net_disconnect}, {NULL, NULL, NULL},
+  };
+  return cli_group("network", "Usage: isola network create|ls|inspect|rm|prune|connect|disconnect ...\n", subs,
+                   argc, argv);
 }
 
 int cmd_port(int argc, char **argv)

@@ -1,4 +1,4 @@
-/* isola create, start, run, stop, kill, restart, rm, wait. */
+/* isola create, run, start: flags over cli/runopts.c and lifecycle/lifecycle.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -19,16 +19,15 @@
 #include "common/log.h"
 #include "engine/base/parse.h"
 #include "engine/cli/commands.h"
+#include "engine/container/remove.h"
+#include "engine/lifecycle/lifecycle.h"
 #include "engine/monitor/attach.h"
 #include "engine/container/bundle.h"
 #include "engine/container/ctr.h"
 #include "engine/engine.h"
-#include "engine/monitor/monitor.h"
 #include "engine/container/netctr.h"
-#include "engine/base/proc.h"
 #include "engine/cli/runopts.h"
 #include "engine/container/systemd.h"
-#include "engine/vm/vm.h"
 #include "image/image.h"
 
 static int fail(err_t *e)
@@ -184,60 +183,6 @@ static int create_container(json_t *rec, const struct run_flags *f, const char *
   return 0;
 }
 
-static bool is_vm(const struct ctr *c)
-{
-  return json_is_true(json_object_get(json_object_get(json_object_get(c->rec, "HostConfig"), "VM"), "Enabled"));
-}
-
-static bool wait_gone(struct ctr *c, double secs);
-
-/* The state says the container runs, but its monitor died without ending it. */
-static bool monitor_killed(const struct ctr *c)
-{
-  const char *s = json_string_value(json_object_get(c->state, "Status"));
-  return json_integer_value(json_object_get(c->state, "MonitorPid")) && !ctr_monitor_pid(c) && s &&
-         strcmp(s, "created") && strcmp(s, "exited");
-}
-
-/* Mount the root, write the bundle and launch the monitor. */
-static int start_container(struct ctr *c, bool wait_attach, int *code, err_t *err)
-{
-  *code = EXIT_ENGINE;
-  if (ctr_lock(c, err) < 0)
-    return -1;
-  if (ctr_is_running(c))
-    return err_make(err, EBUSY, "container %s is already running", ctr_name(c));
-  if (ctr_monitor_pid(c)) {
-    /* the last run's monitor is still cleaning up (unmounting, detaching) */
-    if (!wait_gone(c, 30))
-      return err_make(err, EBUSY, "container %s: its last monitor (pid %d) is still finishing", ctr_name(c),
-                      (int)ctr_monitor_pid(c));
-    if (ctr_reload_state(c, err) < 0)
-      return -1;
-  }
-  if (monitor_killed(c) && ctr_cleanup_dead(c, err) < 0)
-    return -1;
-  if (mkdir_p(c->rundir, 0700, err) < 0)
-    return -1;
-  monitor_mark_stopped(c, false);
-  if (netctr_prepare(c, err) < 0)
-    return err_context(err, "container %s cannot start", ctr_name(c));
-  if (is_vm(c))
-    return vm_start(c, wait_attach, code, err);
-  _cleanup_free_ char *rootfs = path_join(c->dir, "rootfs");
-  bool mounted = false;
-  if (ctr_mount_rootfs(c, &mounted, err) < 0)
-    return -1;
-  if (bundle_write(c, rootfs, err) < 0 || monitor_launch(c, wait_attach, code, err) < 0) {
-    err_context(err, "container %s cannot start", ctr_name(c));
-    if (mounted)
-      proc_unmount_all(rootfs);
-    if (*code == 0)
-      *code = EXIT_ENGINE;
-    return -1;
-  }
-  return 0;
-}
 
 static int attach_to(struct ctr *c, const struct attach_opts *o, int *code, err_t *err)
 {
@@ -356,7 +301,7 @@ static int create_or_run(int argc, char **argv, bool run)
   }
   int code;
   bool attached = !f.detach;
-  if (start_container(&c, attached, &code, &err) < 0) {
+  if (lifecycle_start(&c, attached, &code, &err) < 0) {
     log_err(err);
     err_free(&err);
     /* a monitor removes a --rm container that could not start; one that
@@ -418,7 +363,7 @@ int cmd_start(int argc, char **argv)
     _cleanup_err_ err_t err = NULL;
     struct ctr ct;
     int code = EXIT_ENGINE;
-    if (ctr_open(argv[i], &ct, &err) < 0 || start_container(&ct, attach, &code, &err) < 0) {
+    if (ctr_open(argv[i], &ct, &err) < 0 || lifecycle_start(&ct, attach, &code, &err) < 0) {
       log_err(err);
       status = attach && code ? code : EXIT_ENGINE;
       ctr_close(&ct);
@@ -434,361 +379,6 @@ int cmd_start(int argc, char **argv)
     } else {
       printf("%s\n", argv[i]);
     }
-    ctr_close(&ct);
-  }
-  return status;
-}
-
-/* Wait for the monitor to finish (or for an orphaned container's process
- * to go), at most `secs` (negative: forever).  true when it did. */
-static bool wait_gone(struct ctr *c, double secs)
-{
-  pid_t mon = ctr_monitor_pid(c);
-  uint64_t until = secs < 0 ? UINT64_MAX : clock_us(CLOCK_MONOTONIC) + (uint64_t)(secs * 1e6);
-  if (mon) {
-    int pfd = (int)syscall(SYS_pidfd_open, mon, 0);
-    while (clock_us(CLOCK_MONOTONIC) < until) {
-      if (pfd >= 0) {
-        struct pollfd p = {pfd, POLLIN, 0};
-        uint64_t left = (until - clock_us(CLOCK_MONOTONIC)) / 1000;
-        if (poll(&p, 1, left > 100 ? 100 : (int)left + 1) == 1) {
-          close(pfd);
-          return true;
-        }
-      } else {
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-      }
-      if (!ctr_monitor_pid(c)) {
-        if (pfd >= 0)
-          close(pfd);
-        return true;
-      }
-    }
-    if (pfd >= 0)
-      close(pfd);
-    return false;
-  }
-  while (clock_us(CLOCK_MONOTONIC) < until) {
-    if (!ctr_is_running(c))
-      return true;
-    struct timespec ts = {0, 20 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-  }
-  return false;
-}
-
-static int signal_container(struct ctr *c, int sig, bool all, err_t *err)
-{
-  if (is_vm(c)) {
-    /* without its monitor, a microVM is ended by signalling its VMM */
-    json_int_t vmm = json_integer_value(json_object_get(c->state, "Pid"));
-    if (!ctr_monitor_pid(c))
-      return vmm > 0 && kill((pid_t)vmm, SIGKILL) < 0 && errno != ESRCH ? err_sys(err, "kill") : 0;
-    return vm_signal(c, sig, err);
-  }
-  char s[16];
-  snprintf(s, sizeof s, "%d", sig);
-  const char *args[] = {"kill", all ? "--all" : c->id, all ? c->id : s, all ? s : NULL, NULL};
-  char *out = NULL;
-  int r = ctr_runtime(args, &out, err);
-  /* between two runs of a restarting container there is nothing to signal:
-   * the manual-stop mark keeps the monitor from starting it again */
-  if (r != 0 && out && (strstr(out, "is not running") || strstr(out, "does not exist")))
-    r = 0;
-  if (r != 0 && ctr_is_running(c)) {
-    err_make(err, EIO, "cannot signal container %s: %s", ctr_name(c), out ? out : "");
-    free(out);
-    return -1;
-  }
-  free(out);
-  return 0;
-}
-
-static int stop_signal(struct ctr *c)
-{
-  const char *s = json_string_value(json_object_get(json_object_get(c->rec, "Config"), "StopSignal"));
-  _cleanup_json_ json_t *img = bundle_image_config(c);
-  if (!s)
-    s = json_string_value(json_object_get(img, "StopSignal"));
-  int sig = SIGTERM;
-  if (s)
-    parse_signal(s, &sig, NULL);
-  else {
-    _cleanup_json_ json_t *args = bundle_command(c->rec, img);
-    if (systemd_wanted(json_object_get(c->rec, "HostConfig"), args))
-      sig = SIGRTMIN + 3;
-  }
-  return sig;
-}
-
-/* Stop one container: its stop signal, then SIGKILL after `timeout`. */
-static int stop_one(struct ctr *c, long timeout, err_t *err)
-{
-  if (ctr_lock(c, err) < 0)
-    return -1;
-  monitor_mark_stopped(c, true);
-  if (!ctr_is_running(c))
-    return 0;
-  if (timeout < 0)
-    timeout = json_integer_value(json_object_get(json_object_get(c->rec, "Config"), "StopTimeout"))
-                  ? json_integer_value(json_object_get(json_object_get(c->rec, "Config"), "StopTimeout"))
-                  : 10;
-  int sig = stop_signal(c);
-  bool orphan = !ctr_monitor_pid(c);
-  if (signal_container(c, sig, false, err) < 0)
-    return -1;
-  if (!wait_gone(c, (double)timeout)) {
-    if (signal_container(c, SIGKILL, true, err) < 0)
-      return -1;
-    if (!wait_gone(c, 30))
-      return err_make(err, ETIMEDOUT, "container %s did not stop after SIGKILL", ctr_name(c));
-  }
-  ctr_reload_state(c, NULL);
-  if (orphan)
-    ctr_cleanup_dead(c, NULL);
-  engine_event("container", "stop", c->id, json_pack("{ss}", "name", ctr_name(c)));
-  return 0;
-}
-
-/* -t/--time SECONDS of stop and restart; -1 when not given, -2 on misuse. */
-static long timeout_flag(int argc, char **argv, const char *usage)
-{
-  static const struct option opts[] = {{"time", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
-  long timeout = -1;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "+t:", opts, NULL)) != -1) {
-    if (c != 't')
-      break;
-    timeout = strtol(optarg, NULL, 10);
-  }
-  if (c != -1 || optind >= argc) {
-    fputs(usage, stderr);
-    return -2;
-  }
-  return timeout;
-}
-
-static int restart_one(struct ctr *c, long timeout, err_t *err)
-{
-  int code;
-  if (stop_one(c, timeout, err) < 0)
-    return -1;
-  ctr_unlock(c);
-  return start_container(c, false, &code, err);
-}
-
-/* stop and restart: `one` on each container named after the flags,
- * printing the names that went through. */
-static int each_with_timeout(int argc, char **argv, const char *usage,
-                             int (*one)(struct ctr *, long, err_t *))
-{
-  long timeout = timeout_flag(argc, argv, usage);
-  if (timeout == -2)
-    return EXIT_ENGINE;
-  int status = 0;
-  for (int i = optind; i < argc; i++) {
-    _cleanup_err_ err_t err = NULL;
-    struct ctr ct;
-    if (ctr_open(argv[i], &ct, &err) < 0 || one(&ct, timeout, &err) < 0) {
-      log_err(err);
-      status = EXIT_ENGINE;
-    } else {
-      printf("%s\n", argv[i]);
-    }
-    ctr_close(&ct);
-  }
-  return status;
-}
-
-int cmd_stop(int argc, char **argv)
-{
-  return each_with_timeout(argc, argv, "Usage: isola stop [-t SECONDS] CONTAINER...\n", stop_one);
-}
-
-int cmd_kill(int argc, char **argv)
-{
-  static const struct option opts[] = {{"signal", required_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
-  int sig = SIGKILL, c;
-  _cleanup_err_ err_t err = NULL;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "+s:", opts, NULL)) != -1) {
-    if (c != 's') {
-      fprintf(stderr, "Usage: isola kill [-s SIGNAL] CONTAINER...\n");
-      return EXIT_ENGINE;
-    }
-    if (parse_signal(optarg, &sig, &err) < 0)
-      return fail(&err);
-  }
-  if (optind >= argc) {
-    fprintf(stderr, "Usage: isola kill [-s SIGNAL] CONTAINER...\n");
-    return EXIT_ENGINE;
-  }
-  int status = 0;
-  for (int i = optind; i < argc; i++) {
-    struct ctr ct;
-    if (ctr_open(argv[i], &ct, &err) < 0) {
-      log_err(err);
-      err_free(&err);
-      status = EXIT_ENGINE;
-      continue;
-    }
-    if (!ctr_is_running(&ct)) {
-      log_error("container %s is not running", argv[i]);
-      status = EXIT_ENGINE;
-    } else {
-      if (sig == SIGKILL || sig == SIGTERM)
-        monitor_mark_stopped(&ct, true);
-      bool orphan = !ctr_monitor_pid(&ct);
-      if (signal_container(&ct, sig, false, &err) < 0) {
-        log_err(err);
-        err_free(&err);
-        status = EXIT_ENGINE;
-      } else {
-        if (orphan && sig == SIGKILL && wait_gone(&ct, 10))
-          ctr_cleanup_dead(&ct, NULL);
-        char s[16];
-        snprintf(s, sizeof s, "%d", sig);
-        engine_event("container", "kill", ct.id, json_pack("{ss ss}", "name", ctr_name(&ct), "signal", s));
-        printf("%s\n", argv[i]);
-      }
-    }
-    ctr_close(&ct);
-  }
-  return status;
-}
-
-int cmd_restart(int argc, char **argv)
-{
-  return each_with_timeout(argc, argv, "Usage: isola restart [-t SECONDS] CONTAINER...\n", restart_one);
-}
-
-int cmd_rm(int argc, char **argv)
-{
-  static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {"volumes", no_argument, NULL, 'v'},
-                                       {"all", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
-  bool force = false, volumes = false, all = false;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "+fva", opts, NULL)) != -1) {
-    if (c == 'f')
-      force = true;
-    else if (c == 'v')
-      volumes = true;
-    else if (c == 'a')
-      all = true;
-    else {
-      fprintf(stderr, "Usage: isola rm [-f] [-v] [-a] CONTAINER...\n");
-      return EXIT_ENGINE;
-    }
-  }
-  char **ids = NULL;
-  size_t n = 0;
-  _cleanup_err_ err_t err = NULL;
-  if (all && ctr_list(&ids, &n, &err) < 0)
-    return fail(&err);
-  if (optind >= argc && !all) {
-    fprintf(stderr, "Usage: isola rm [-f] [-v] [-a] CONTAINER...\n");
-    return EXIT_ENGINE;
-  }
-  int status = 0;
-  size_t total = all ? n : (size_t)(argc - optind);
-  for (size_t i = 0; i < total; i++) {
-    const char *what = all ? ids[i] : argv[optind + (int)i];
-    struct ctr ct;
-    if (ctr_open(what, &ct, &err) < 0) {
-      log_err(err);
-      err_free(&err);
-      status = EXIT_ENGINE;
-      continue;
-    }
-    int r = ctr_lock(&ct, &err);
-    if (r == 0 && ctr_is_running(&ct)) {
-      if (!force)
-        r = err_make(&err, EBUSY, "container %s is running: stop it first, or use `isola rm -f`", what);
-      else {
-        monitor_mark_stopped(&ct, true);
-        r = signal_container(&ct, SIGKILL, true, &err);
-        if (r == 0 && !wait_gone(&ct, 30))
-          r = err_make(&err, ETIMEDOUT, "container %s did not die", what);
-      }
-    } else if (r == 0 && ctr_monitor_pid(&ct)) {
-      /* the monitor is finishing (unmounting, removing): let it */
-      wait_gone(&ct, 30);
-    }
-    if (r == 0 && is_vm(&ct))
-      vm_cleanup(&ct);
-    if (r == 0)
-      r = ctr_remove_files(&ct, volumes, &err);
-    if (r < 0) {
-      log_err(err);
-      err_free(&err);
-      status = EXIT_ENGINE;
-    } else {
-      engine_event("container", "destroy", ct.id, json_pack("{ss}", "name", ctr_name(&ct)));
-      printf("%s\n", what);
-    }
-    ctr_close(&ct);
-  }
-  cleanup_strvp(&ids);
-  return status;
-}
-
-/* The exit code of a container removed while we waited: its last event. */
-static int code_from_events(const char *id)
-{
-  _cleanup_free_ char *p = engine_path("events.log");
-  _cleanup_fclose_ FILE *f = fopen(p, "re");
-  char *line = NULL;
-  size_t cap = 0;
-  int code = -1;
-  while (f && getline(&line, &cap, f) > 0) {
-    if (!strstr(line, id) || !strstr(line, "\"die\""))
-      continue;
-    json_t *j = json_loads(line, 0, NULL);
-    const char *c = json_string_value(
-        json_object_get(json_object_get(json_object_get(j, "Actor"), "Attributes"), "exitCode"));
-    if (c)
-      code = atoi(c);
-    json_decref(j);
-  }
-  free(line);
-  return code;
-}
-
-int cmd_wait(int argc, char **argv)
-{
-  if (argc < 2) {
-    fprintf(stderr, "Usage: isola wait CONTAINER...\n");
-    return EXIT_ENGINE;
-  }
-  int status = 0;
-  for (int i = 1; i < argc; i++) {
-    _cleanup_err_ err_t err = NULL;
-    struct ctr ct;
-    if (ctr_open(argv[i], &ct, &err) < 0) {
-      log_err(err);
-      status = EXIT_ENGINE;
-      continue;
-    }
-    char id[CTR_ID_LEN + 1];
-    snprintf(id, sizeof id, "%s", ct.id);
-    for (;;) {
-      if (ctr_reload_state(&ct, NULL) < 0) {
-        /* removed (--rm) */
-        printf("%d\n", code_from_events(id));
-        break;
-      }
-      const char *s = ctr_status(&ct);
-      if (!strcmp(s, "exited") || !strcmp(s, "created")) {
-        printf("%lld\n", (long long)json_integer_value(json_object_get(ct.state, "ExitCode")));
-        break;
-      }
-      struct timespec ts = {0, 50 * 1000 * 1000};
-      nanosleep(&ts, NULL);
-    }
-    fflush(stdout);
     ctr_close(&ct);
   }
   return status;

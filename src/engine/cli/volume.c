@@ -12,7 +12,6 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "engine/cli/commands.h"
-#include "engine/cli/format.h"
 #include "engine/cli/group.h"
 #include "engine/container/ctr.h"
 #include "engine/engine.h"

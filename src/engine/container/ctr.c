@@ -23,7 +23,6 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "engine/engine.h"
-#include "engine/container/netctr.h"
 #include "engine/base/proc.h"
 #include "image/image.h"
 #include "image/rootfs.h"
@@ -383,31 +382,6 @@ int ctr_runtime(const char *const *args, char **out, err_t *err)
   return status;
 }
 
-int ctr_cleanup_dead(struct ctr *c, err_t *err)
-{
-  const char *kill_args[] = {"kill", "--all", c->id, "KILL", NULL};
-  const char *del_args[] = {"delete", "--force", c->id, NULL};
-  ctr_runtime(kill_args, NULL, NULL);
-  ctr_runtime(del_args, NULL, NULL);
-  netctr_detach(c);
-  _cleanup_free_ char *root = path_join(c->dir, "rootfs");
-  proc_unmount_all(root);
-  const char *s = status_of(c);
-  if (strcmp(s, "created") && strcmp(s, "exited")) {
-    char now[CLOCK_RFC3339_LEN];
-    clock_rfc3339(now, sizeof now);
-    json_object_set_new(c->state, "Status", json_string("exited"));
-    json_object_set_new(c->state, "Pid", json_integer(0));
-    json_object_set_new(c->state, "MonitorPid", json_integer(0));
-    if (!json_object_get(c->state, "ExitCode") || json_integer_value(json_object_get(c->state, "ExitCode")) == 0)
-      json_object_set_new(c->state, "ExitCode", json_integer(137));
-    json_object_set_new(c->state, "FinishedAt", json_string(now));
-    json_object_set_new(c->state, "Error", json_string("the container's monitor was killed"));
-    return ctr_save_state(c, err);
-  }
-  return 0;
-}
-
 void engine_event(const char *type, const char *action, const char *id, json_t *attrs)
 {
   char now[CLOCK_RFC3339_LEN];
@@ -470,4 +444,9 @@ int ctr_mount_rootfs(struct ctr *c, bool *mounted, err_t *err)
     return err_context(err, "cannot mount the root of container %s", ctr_name(c));
   *mounted = true;
   return 0;
+}
+
+bool ctr_is_vm(const struct ctr *c)
+{
+  return json_is_true(json_object_get(json_object_get(json_object_get(c->rec, "HostConfig"), "VM"), "Enabled"));
 }

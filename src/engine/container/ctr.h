@@ -73,13 +73,12 @@ const char *ctr_status(struct ctr *c);
 pid_t ctr_monitor_pid(const struct ctr *c);
 bool ctr_is_running(struct ctr *c);
 
+/* Made with --vm: runs in a microVM. */
+bool ctr_is_vm(const struct ctr *c);
+
 /* Run isola-runtime with `args` (NULL-terminated, after --root); its
  * stdout/stderr into *out (may be NULL), exit status returned. */
 int ctr_runtime(const char *const *args, char **out, err_t *err);
-
-/* Undo what a dead monitor left: the runtime's container, the rootfs
- * mount; and mark the state exited. */
-int ctr_cleanup_dead(struct ctr *c, err_t *err);
 
 /* Mount the container's root (the image's layers under its upper
  * directory) at ROOT/containers/ID/rootfs unless it is mounted; *mounted

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "engine/container/bundle.h"
 #include "runtime/container/pathsafe.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"

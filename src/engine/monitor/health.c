@@ -13,8 +13,8 @@
 
 #include "common/cleanup.h"
 #include "common/clock.h"
-#include "engine/monitor/monitor.h"
 #include "engine/base/proc.h"
+#include "engine/monitor/restart.h"
 
 #define SEC 1000000000LL
 

@@ -18,7 +18,6 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "engine/container/ctr.h"
-#include "engine/engine.h"
 #include "engine/monitor/logread.h"
 
 int logw_open(struct logw *w, const char *path, uint64_t max_size, int max_file, err_t *err)

@@ -1,5 +1,6 @@
 /* The container monitor (monitor.h). */
 #include "engine/base/parse.h"
+#include "engine/container/remove.h"
 #include "engine/monitor/monitor.h"
 
 #include <errno.h>
@@ -37,8 +38,8 @@
 #include "engine/monitor/logfile.h"
 #include "engine/container/netctr.h"
 #include "engine/base/proc.h"
+#include "engine/monitor/restart.h"
 #include "engine/vm/vm.h"
-#include "engine/volume/volume.h"
 
 #define MAX_CLIENTS 16
 
@@ -67,26 +68,6 @@ struct mon {
   pid_t early_pid[8];
   int early_status[8];
 };
-
-int monitor_mark_stopped(const struct ctr *c, bool stopped)
-{
-  _cleanup_free_ char *p = path_join(c->rundir, "manual-stop");
-  if (!stopped)
-    return unlink(p) < 0 && errno != ENOENT ? -1 : 0;
-  if (mkdir_p(c->rundir, 0700, NULL) < 0)
-    return -1;
-  int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return -1;
-  close(fd);
-  return 0;
-}
-
-static bool manually_stopped(const struct ctr *c)
-{
-  _cleanup_free_ char *p = path_join(c->rundir, "manual-stop");
-  return access(p, F_OK) == 0;
-}
 
 static void set_state(struct mon *m, const char *status)
 {
@@ -678,7 +659,7 @@ static int run_once(struct mon *m, bool first, char **msg)
       add_client(m, cl);
   }
   const char *start[] = {"start", c->id, NULL};
-  if (!first && manually_stopped(c)) {
+  if (!first && monitor_manually_stopped(c)) {
     abandon(m); /* stopped while we restarted it: do not run it again */
     return 0;
   }
@@ -753,49 +734,6 @@ static int run_once(struct mon *m, bool first, char **msg)
   health_disarm(&m->health);
   logw_flush(&m->log);
   abandon(m);
-  return 0;
-}
-
-static bool want_restart(struct mon *m, int restarts)
-{
-  json_t *p = json_object_get(json_object_get(m->c->rec, "HostConfig"), "RestartPolicy");
-  const char *name = json_string_value(json_object_get(p, "Name"));
-  json_int_t max = json_integer_value(json_object_get(p, "MaximumRetryCount"));
-  if (manually_stopped(m->c))
-    return false;
-  if (m->health.force_restart) {
-    m->health.force_restart = false;
-    return true;
-  }
-  if (!name || !strcmp(name, "no"))
-    return false;
-  if (!strcmp(name, "on-failure"))
-    return m->code != 0 && (max == 0 || restarts < max);
-  return true; /* always, unless-stopped */
-}
-
-int ctr_remove_files(struct ctr *c, bool volumes, err_t *err)
-{
-  const char *del[] = {"delete", "--force", c->id, NULL};
-  ctr_runtime(del, NULL, NULL);
-  netctr_detach(c);
-  netctr_release(c->rec, c->id);
-  _cleanup_free_ char *root = path_join(c->dir, "rootfs");
-  proc_unmount_all(root);
-  if (proc_is_mountpoint(root))
-    return err_make(err, EBUSY, "the root of container %.12s is still mounted at `%s`", c->id, root);
-  if (volumes) {
-    size_t i;
-    json_t *m;
-    json_array_foreach(json_object_get(json_object_get(c->rec, "HostConfig"), "Mounts"), i, m)
-    {
-      if (json_is_true(json_object_get(m, "Anonymous")))
-        volume_remove(json_string_value(json_object_get(m, "Source")), true, NULL);
-    }
-  }
-  remove_tree(c->rundir);
-  if (remove_tree(c->dir) < 0)
-    return err_sys(err, "cannot remove `%s`", c->dir);
   return 0;
 }
 
@@ -905,21 +843,21 @@ static void monitor_main(struct ctr *c, int sync_fd, bool wait_attach)
     char code[16];
     snprintf(code, sizeof code, "%d", m.code);
     engine_event("container", "die", c->id, json_pack("{ss ss}", "name", ctr_name(c), "exitCode", code));
-    if (!want_restart(&m, restarts))
+    if (!monitor_want_restart(c, m.code, restarts, &m.health.force_restart))
       break;
     set_state(&m, "restarting");
     /* Docker's back-off: 100 ms doubling, up to a minute */
     uint64_t delay_ms = 100ull << (restarts < 10 ? restarts : 10);
     if (delay_ms > 60000)
       delay_ms = 60000;
-    for (uint64_t waited = 0; waited < delay_ms && !manually_stopped(c); waited += 50) {
+    for (uint64_t waited = 0; waited < delay_ms && !monitor_manually_stopped(c); waited += 50) {
       struct timespec ts = {0, 50 * 1000 * 1000};
       nanosleep(&ts, NULL);
       int cl;
       while ((cl = accept4(m.lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
         add_client(&m, cl);
     }
-    if (manually_stopped(c))
+    if (monitor_manually_stopped(c))
       break;
     restarts++;
     json_object_set_new(c->state, "RestartCount", json_integer(restarts));

@@ -19,12 +19,4 @@
  * *exit_code 125, 126 (not executable) or 127 (not found). */
 int monitor_launch(struct ctr *c, bool wait_attach, int *exit_code, err_t *err);
 
-/* RUN/containers/ID/manual-stop: `stop` and `kill` leave it so that the
- * monitor does not restart the container. */
-int monitor_mark_stopped(const struct ctr *c, bool stopped);
-
-/* Remove everything of a container that has no monitor: runtime state,
- * mounts, anonymous volumes (when `volumes`), its directories. */
-int ctr_remove_files(struct ctr *c, bool volumes, err_t *err);
-
 #endif

@@ -26,7 +26,6 @@
 #include "engine/monitor/attach.h"
 #include "engine/container/bundle.h"
 #include "engine/engine.h"
-#include "engine/monitor/monitor.h"
 #include "engine/container/netctr.h"
 #include "engine/base/proc.h"
 #include "image/image.h"
@@ -189,7 +188,7 @@ static char *vsock_path(const struct ctr *c)
 }
 
 /* vm.json: the VMM's command line and the agent's exec request. */
-static int write_plan(struct ctr *c, err_t *err)
+int vm_write_plan(struct ctr *c, err_t *err)
 {
   json_t *vm = json_object_get(json_object_get(c->rec, "HostConfig"), "VM");
   _cleanup_free_ char *kernel = kernel_path(vm, err);
@@ -273,20 +272,6 @@ static int write_plan(struct ctr *c, err_t *err)
   r = json_write_path(p, plan, JSON_INDENT(2), false, err);
   json_decref(plan);
   return r;
-}
-
-int vm_start(struct ctr *c, bool wait_attach, int *code, err_t *err)
-{
-  *code = EXIT_ENGINE;
-  if (write_plan(c, err) < 0) {
-    netctr_vm_untap(c); /* the plan may have made them before failing */
-    return err_context(err, "microVM container %s cannot start", ctr_name(c));
-  }
-  if (monitor_launch(c, wait_attach, code, err) < 0) {
-    netctr_vm_untap(c);
-    return err_context(err, "microVM container %s cannot start", ctr_name(c));
-  }
-  return 0;
 }
 
 int vm_signal(struct ctr *c, int sig, err_t *err)

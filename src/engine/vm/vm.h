@@ -16,7 +16,10 @@
 #include "common/err.h"
 #include "engine/container/ctr.h"
 
-int vm_start(struct ctr *c, bool wait_attach, int *code, err_t *err);
+/* vm.json: the VMM's command line and the agent's exec request, from which
+ * the monitor runs the microVM (lifecycle/start.c launches it). */
+int vm_write_plan(struct ctr *c, err_t *err);
+
 /* A connection to the agent: "vsock:UDS" (the VMM's vsock socket, port
  * 1024) or "unix:PATH" (isola-init --agent run as a process, for tests),
  * retried until `timeout_ms` or until `vmm` (when > 0) exits. */

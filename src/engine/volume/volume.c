@@ -20,7 +20,6 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "engine/container/ctr.h"
-#include "engine/engine.h"
 
 static char *volume_dir(const char *name)
 {
