@@ -300,9 +300,9 @@ static void reap(struct mon *m)
 }
 
 /* isola-runtime with the container's stdio given (a container made by
- * `create` inherits it); waits.  The runtime's own error, from its JSON
- * log, into *msg. */
-static int runtime_call(const char *const *args, int in, int out, int errfd, char **msg)
+ * `create` inherits it); waits.  When it fails, its own error (from its
+ * JSON log) into *err. */
+static int runtime_call(const char *const *args, int in, int out, int errfd, err_t *err)
 {
   _cleanup_free_ char *rt = engine_helper("isola-runtime");
   _cleanup_free_ char *rtroot = engine_run_path("runtime");
@@ -318,8 +318,7 @@ static int runtime_call(const char *const *args, int in, int out, int errfd, cha
   if (pid < 0)
     return EXIT_ENGINE;
   int code = proc_wait(pid);
-  if (msg) {
-    *msg = NULL;
+  if (code != 0 && err) {
     off_t len = lseek(logfd, 0, SEEK_END);
     char *buf = len > 0 ? malloc((size_t)len + 1) : NULL;
     ssize_t got = buf ? pread(logfd, buf, (size_t)len, 0) : -1;
@@ -332,8 +331,7 @@ static int runtime_call(const char *const *args, int in, int out, int errfd, cha
         if (lvl && m && !strcmp(lvl, "error")) {
           /* "cannot create container `ID`: why" → "why": the engine names it */
           const char *why = strstr(m, "`: ");
-          free(*msg);
-          *msg = strdup(why && !strncmp(m, "cannot ", 7) ? why + 3 : m);
+          err_make(err, 0, "%s", why && !strncmp(m, "cannot ", 7) ? why + 3 : m);
         }
         json_decref(j);
       }
@@ -344,9 +342,10 @@ static int runtime_call(const char *const *args, int in, int out, int errfd, cha
 }
 
 /* Docker's exit codes for a command that cannot start. */
-static int start_failure_code(const char *msg)
+static int start_failure_code(const err_t err)
 {
-  if (!msg || !strstr(msg, "exec"))
+  const char *msg = err_msg(err);
+  if (!strstr(msg, "exec"))
     return EXIT_ENGINE;
   if (strcasestr(msg, "No such file or directory"))
     return 127;
@@ -356,15 +355,15 @@ static int start_failure_code(const char *msg)
   return EXIT_ENGINE;
 }
 
-static void report(struct mon *m, int code, const char *msg)
+static void report(struct mon *m, int code, const err_t err)
 {
   if (m->sync_fd < 0)
     return;
   char head[32];
   int n = code ? snprintf(head, sizeof head, "ERR %d\n", code) : snprintf(head, sizeof head, "OK\n");
   fd_write_all(m->sync_fd, head, (size_t)n, NULL);
-  if (msg)
-    fd_write_all(m->sync_fd, msg, strlen(msg), NULL);
+  if (err)
+    fd_write_all(m->sync_fd, err_msg(err), strlen(err_msg(err)), NULL);
   close(m->sync_fd);
   m->sync_fd = -1;
 }
@@ -484,19 +483,15 @@ static void vm_poweroff(struct mon *m, const char *agent)
   }
 }
 
-static int run_once_vm(struct mon *m, bool first, char **msg)
+static int run_once_vm(struct mon *m, bool first, err_t *err)
 {
   struct ctr *c = m->c;
   _cleanup_free_ char *planp = path_join(c->dir, "vm.json");
   _cleanup_json_ json_t *plan = NULL;
-  err_t err = NULL;
   m->exited = false;
   m->agent = -1;
-  if (json_load_path(planp, &plan, &err) < 0) {
-    *msg = strdup(err_msg(err));
-    err_free(&err);
+  if (json_load_path(planp, &plan, err) < 0)
     return EXIT_ENGINE;
-  }
   const char *agent = json_string_value(json_object_get(plan, "agent"));
   if (!strncmp(agent, "vsock:", 6)) {
     json_t *vargv = json_object_get(plan, "vmm");
@@ -506,20 +501,17 @@ static int run_once_vm(struct mon *m, bool first, char **msg)
       argv[i] = json_string_value(json_array_get(vargv, i));
     _cleanup_free_ char *console = path_join(c->dir, "console.log");
     _cleanup_close_ int cfd = open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    m->vmm = proc_spawn(argv, -1, cfd, cfd, &err);
+    m->vmm = proc_spawn(argv, -1, cfd, cfd, err);
     free(argv);
     if (m->vmm < 0) {
       m->vmm = 0;
-      *msg = strdup(err_msg(err));
-      err_free(&err);
       return EXIT_ENGINE;
     }
   }
-  m->agent = vm_agent_connect(agent, m->vmm, 60000, &err);
+  m->agent = vm_agent_connect(agent, m->vmm, 60000, err);
   if (m->agent < 0) {
-    if (asprintf(msg, "%s (the guest's console is in %s/console.log)", err_msg(err), c->dir) < 0)
-      *msg = NULL;
-    err_free(&err);
+    err_make(err, err_errnum(err_get(err)), "%s (the guest's console is in %s/console.log)", err_msg(err_get(err)),
+             c->dir);
     vm_poweroff(m, agent);
     return EXIT_ENGINE;
   }
@@ -573,19 +565,18 @@ static void abandon(struct mon *m)
 }
 
 /* Create and start the container once; returns 0 when it ran (m->code is
- * its exit code), else the start-failure exit code with *msg. */
-static int run_once(struct mon *m, bool first, char **msg)
+ * its exit code), else the start-failure exit code with *err. */
+static int run_once(struct mon *m, bool first, err_t *err)
 {
   struct ctr *c = m->c;
   int fds[3], console_lfd;
-  *msg = NULL;
   if (m->vm)
-    return run_once_vm(m, first, msg);
+    return run_once_vm(m, first, err);
   m->pid = 0;
   m->exited = false;
   memset(m->early_pid, 0, sizeof m->early_pid);
   if (setup_stdio(m, fds, &console_lfd) < 0) {
-    *msg = strdup("cannot make the container's stdio");
+    err_make(err, 0, "cannot make the container's stdio");
     return EXIT_ENGINE;
   }
   _cleanup_free_ char *bundle = path_join(c->dir, "bundle");
@@ -601,7 +592,7 @@ static int run_once(struct mon *m, bool first, char **msg)
   }
   create[na++] = c->id;
   create[na] = NULL;
-  int code = runtime_call(create, fds[0], fds[1], fds[2], msg);
+  int code = runtime_call(create, fds[0], fds[1], fds[2], err);
   for (int i = 0; i < 3; i++)
     if (fds[i] >= 0)
       close(fds[i]);
@@ -609,10 +600,8 @@ static int run_once(struct mon *m, bool first, char **msg)
     if (console_lfd >= 0)
       close(console_lfd);
     close_stdio(m);
-    return start_failure_code(*msg);
+    return start_failure_code(err_get(err));
   }
-  free(*msg);
-  *msg = NULL;
   if (m->tty) {
     int cfd = accept_one(console_lfd, 10000);
     char b[16];
@@ -625,7 +614,7 @@ static int run_once(struct mon *m, bool first, char **msg)
     _cleanup_free_ char *cs = path_join(c->rundir, "console.sock");
     unlink(cs);
     if (master < 0) {
-      *msg = strdup("the runtime sent no terminal");
+      err_make(err, 0, "the runtime sent no terminal");
       abandon(m);
       return EXIT_ENGINE;
     }
@@ -644,10 +633,7 @@ static int run_once(struct mon *m, bool first, char **msg)
   m->pid = read_pid(pidfile);
   const char *netmode = json_string_value(json_object_get(json_object_get(c->rec, "HostConfig"), "NetworkMode"));
   if (m->pid > 0 && netmode && strcmp(netmode, "host") && strncmp(netmode, "container:", 10)) {
-    err_t nerr = NULL;
-    if (netctr_attach(c, m->pid, &nerr) < 0) {
-      *msg = strdup(err_msg(nerr));
-      err_free(&nerr);
+    if (netctr_attach(c, m->pid, err) < 0) {
       abandon(m);
       return EXIT_ENGINE;
     }
@@ -663,10 +649,10 @@ static int run_once(struct mon *m, bool first, char **msg)
     abandon(m); /* stopped while we restarted it: do not run it again */
     return 0;
   }
-  code = runtime_call(start, -1, -1, -1, msg);
+  code = runtime_call(start, -1, -1, -1, err);
   if (code != 0) {
     abandon(m);
-    return start_failure_code(*msg);
+    return start_failure_code(err_get(err));
   }
   char now[CLOCK_RFC3339_LEN];
   clock_rfc3339(now, sizeof now);
@@ -804,7 +790,7 @@ static void monitor_main(struct ctr *c, int sync_fd, bool wait_attach)
   err_t err = NULL;
   if (logw_open(&m.log, logpath, (uint64_t)max_size, mf ? atoi(mf) : 1, &err) < 0 ||
       (m.lfd = attach_listen(c->rundir, "attach.sock", &err)) < 0) {
-    report(&m, EXIT_ENGINE, err_msg(err));
+    report(&m, EXIT_ENGINE, err);
     err_free(&err);
     return;
   }
@@ -820,18 +806,17 @@ static void monitor_main(struct ctr *c, int sync_fd, bool wait_attach)
   json_object_set_new(c->state, "RestartCount", json_integer(0));
 
   int restarts = 0;
-  char *msg = NULL;
-  int fail = run_once(&m, true, &msg);
+  int fail = run_once(&m, true, &err);
   if (fail) {
     json_object_set_new(c->state, "ExitCode", json_integer(fail));
-    json_object_set_new(c->state, "Error", json_string(msg ? msg : "cannot start"));
+    json_object_set_new(c->state, "Error", json_string(err ? err_msg(err) : "cannot start"));
     /* MonitorPid stays: until this process is gone, rm and start wait for
      * the clean-up below (a dead monitor's pid reads as none) */
     set_state(&m, "created");
     /* clean up before the report: `run --rm` returns to a clean host */
     finish(&m);
-    report(&m, fail, msg);
-    free(msg);
+    report(&m, fail, err);
+    err_free(&err);
     return;
   }
   for (;;) {
@@ -862,11 +847,11 @@ static void monitor_main(struct ctr *c, int sync_fd, bool wait_attach)
     restarts++;
     json_object_set_new(c->state, "RestartCount", json_integer(restarts));
     engine_event("container", "restart", c->id, json_pack("{ss}", "name", ctr_name(c)));
-    fail = run_once(&m, false, &msg);
+    fail = run_once(&m, false, &err);
     if (fail) {
       json_object_set_new(c->state, "ExitCode", json_integer(fail));
-      json_object_set_new(c->state, "Error", json_string(msg ? msg : "cannot restart"));
-      free(msg);
+      json_object_set_new(c->state, "Error", json_string(err ? err_msg(err) : "cannot restart"));
+      err_free(&err);
       break;
     }
   }
