@@ -14,10 +14,10 @@
 #include "common/copy.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "engine/base/proc.h"
 #include "engine/cli/commands.h"
 #include "engine/container/ctr.h"
 #include "engine/engine.h"
-#include "engine/base/proc.h"
 #include "runtime/container/pathsafe.h"
 
 /* "CTR:PATH" → container and path; NULL for a host path. */

@@ -11,10 +11,10 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "engine/cli/commands.h"
-#include "engine/monitor/attach.h"
 #include "engine/container/bundle.h"
 #include "engine/container/ctr.h"
 #include "engine/engine.h"
+#include "engine/monitor/attach.h"
 #include "engine/vm/vm.h"
 
 static int fail(err_t *e)

@@ -20,8 +20,8 @@
 #include "common/log.h"
 #include "engine/cli/commands.h"
 #include "engine/container/ctr.h"
-#include "engine/engine.h"
 #include "engine/container/ports.h"
+#include "engine/engine.h"
 #include "runtime/container/pathsafe.h"
 
 /* Seconds since the epoch of a record's time (0 when absent). */

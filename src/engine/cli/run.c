@@ -19,15 +19,15 @@
 #include "common/log.h"
 #include "engine/base/parse.h"
 #include "engine/cli/commands.h"
-#include "engine/container/remove.h"
-#include "engine/lifecycle/lifecycle.h"
-#include "engine/monitor/attach.h"
+#include "engine/cli/runopts.h"
 #include "engine/container/bundle.h"
 #include "engine/container/ctr.h"
-#include "engine/engine.h"
 #include "engine/container/netctr.h"
-#include "engine/cli/runopts.h"
+#include "engine/container/remove.h"
 #include "engine/container/systemd.h"
+#include "engine/engine.h"
+#include "engine/lifecycle/lifecycle.h"
+#include "engine/monitor/attach.h"
 #include "image/image.h"
 
 static int fail(err_t *e)
@@ -182,7 +182,6 @@ static int create_container(json_t *rec, const struct run_flags *f, const char *
   engine_event("container", "create", cid, json_pack("{ss ss}", "name", name, "image", f->image));
   return 0;
 }
-
 
 static int attach_to(struct ctr *c, const struct attach_opts *o, int *code, err_t *err)
 {

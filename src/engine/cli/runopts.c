@@ -1,6 +1,4 @@
 /* `isola run` / `isola create` flags → container record (runopts.h). */
-#include "engine/base/parse.h"
-#include "engine/cli/runopts.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,6 +15,8 @@
 #include "common/clock.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "engine/base/parse.h"
+#include "engine/cli/runopts.h"
 #include "engine/container/ports.h"
 #include "engine/container/sysctl.h"
 #include "net/store.h"

@@ -1,6 +1,5 @@
 /* config.json for a container (bundle.h). */
 #include "engine/container/bundle.h"
-#include "engine/container/netctr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +17,7 @@
 #include "common/copy.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "engine/container/netctr.h"
 #include "engine/container/systemd.h"
 #include "engine/volume/volume.h"
 #include "runtime/container/pathsafe.h"

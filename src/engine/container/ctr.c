@@ -22,8 +22,8 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "engine/engine.h"
 #include "engine/base/proc.h"
+#include "engine/engine.h"
 #include "image/image.h"
 #include "image/rootfs.h"
 

@@ -29,5 +29,4 @@ void logw_write(struct logw *w, int stream, const char *data, size_t len);
 void logw_flush(struct logw *w);
 void logw_close(struct logw *w);
 
-
 #endif

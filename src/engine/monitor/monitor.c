@@ -29,17 +29,17 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "engine/monitor/attach.h"
-#include "engine/container/bundle.h"
 #include "engine/base/parse.h"
+#include "engine/base/proc.h"
+#include "engine/container/bundle.h"
+#include "engine/container/netctr.h"
 #include "engine/container/remove.h"
 #include "engine/engine.h"
+#include "engine/monitor/attach.h"
 #include "engine/monitor/health.h"
 #include "engine/monitor/logfile.h"
-#include "engine/container/netctr.h"
-#include "engine/base/proc.h"
-#include "engine/monitor/restart.h"
 #include "engine/monitor/mon.h"
+#include "engine/monitor/restart.h"
 
 void mon_set_state(struct mon *m, const char *status)
 {

@@ -28,13 +28,13 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "engine/base/proc.h"
+#include "engine/container/netctr.h"
 #include "engine/engine.h"
 #include "engine/monitor/health.h"
 #include "engine/monitor/logfile.h"
-#include "engine/container/netctr.h"
-#include "engine/base/proc.h"
-#include "engine/monitor/restart.h"
 #include "engine/monitor/mon.h"
+#include "engine/monitor/restart.h"
 
 /* isola-runtime with the container's stdio given (a container made by
  * `create` inherits it); waits.  When it fails, its own error (from its

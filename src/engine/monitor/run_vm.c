@@ -28,12 +28,12 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "engine/monitor/attach.h"
-#include "engine/engine.h"
-#include "engine/monitor/logfile.h"
 #include "engine/base/proc.h"
-#include "engine/vm/vm.h"
+#include "engine/engine.h"
+#include "engine/monitor/attach.h"
+#include "engine/monitor/logfile.h"
 #include "engine/monitor/mon.h"
+#include "engine/vm/vm.h"
 
 /* --vm: boot the microVM (or reach the test agent), run the command
  * through isola-init's agent and carry its stdio and status. */

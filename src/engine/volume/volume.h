@@ -21,7 +21,6 @@ void volume_new_name(char name[65]);
 /* `volume inspect` of one volume; -1 when there is none. */
 int volume_inspect_json(const char *name, json_t **out);
 
-
 /* A volume's volume.json with its Scope; NULL when there is none. */
 json_t *volume_json(const char *name);
 
