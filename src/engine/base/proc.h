@@ -1,7 +1,7 @@
 /* Processes the engine starts and watches: spawning helpers with given
  * stdio, Docker-style exit statuses, liveness by PID and start time. */
-#ifndef ISOLA_ENGINE_PROC_H
-#define ISOLA_ENGINE_PROC_H
+#ifndef ISOLA_ENGINE_BASE_PROC_H
+#define ISOLA_ENGINE_BASE_PROC_H
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -2,8 +2,8 @@
  * it: the Dockerfile instructions that set config (CMD, ENTRYPOINT, ENV,
  * WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL) applied to an image's execution
  * config (image_config.exec). */
-#ifndef ISOLA_ENGINE_CHANGE_H
-#define ISOLA_ENGINE_CHANGE_H
+#ifndef ISOLA_ENGINE_CLI_CHANGE_H
+#define ISOLA_ENGINE_CLI_CHANGE_H
 
 #include <jansson.h>
 

@@ -1,7 +1,7 @@
 /* The flags of `isola run` and `isola create`, turned into a container
  * record (container.json: Docker's Config and HostConfig layout). */
-#ifndef ISOLA_ENGINE_RUNOPTS_H
-#define ISOLA_ENGINE_RUNOPTS_H
+#ifndef ISOLA_ENGINE_CLI_RUNOPTS_H
+#define ISOLA_ENGINE_CLI_RUNOPTS_H
 
 #include <stdbool.h>
 #include <stdint.h>

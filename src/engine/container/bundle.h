@@ -1,7 +1,7 @@
 /* The OCI bundle of a container: config.json made from the image's config,
  * the container record (flags of `isola run`) and the mounted root. */
-#ifndef ISOLA_ENGINE_BUNDLE_H
-#define ISOLA_ENGINE_BUNDLE_H
+#ifndef ISOLA_ENGINE_CONTAINER_BUNDLE_H
+#define ISOLA_ENGINE_CONTAINER_BUNDLE_H
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -15,8 +15,8 @@
  *
  * RUN is /run/isola for the default root and ROOT/run otherwise, and
  * isola-runtime keeps its state in RUN/runtime. */
-#ifndef ISOLA_ENGINE_CTR_H
-#define ISOLA_ENGINE_CTR_H
+#ifndef ISOLA_ENGINE_CONTAINER_CTR_H
+#define ISOLA_ENGINE_CONTAINER_CTR_H
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -14,8 +14,8 @@
  *            or macvlan per network into the container's namespace
  *   exit     the nft table written without its ports
  *   rm       its addresses released and dnsmasq told */
-#ifndef ISOLA_ENGINE_NETCTR_H
-#define ISOLA_ENGINE_NETCTR_H
+#ifndef ISOLA_ENGINE_CONTAINER_NETCTR_H
+#define ISOLA_ENGINE_CONTAINER_NETCTR_H
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -1,8 +1,8 @@
 /* Published ports: -p [HOSTIP:][HOSTPORT:]CTRPORT[/tcp|/udp] into Docker's
  * PortBindings ({"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}); a port
  * range maps port by port. Without HOSTPORT a free host port is chosen. */
-#ifndef ISOLA_ENGINE_PORTS_H
-#define ISOLA_ENGINE_PORTS_H
+#ifndef ISOLA_ENGINE_CONTAINER_PORTS_H
+#define ISOLA_ENGINE_CONTAINER_PORTS_H
 
 #include <jansson.h>
 

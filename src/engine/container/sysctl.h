@@ -5,8 +5,8 @@
  * container:NAME); the IPC ones (kernel.msg*, kernel.sem, kernel.shm*,
  * fs.mqueue.*); kernel.domainname.  Anything else would change the host.
  * They override the engine's defaults (net.ipv4.ping_group_range). */
-#ifndef ISOLA_ENGINE_SYSCTL_H
-#define ISOLA_ENGINE_SYSCTL_H
+#ifndef ISOLA_ENGINE_CONTAINER_SYSCTL_H
+#define ISOLA_ENGINE_CONTAINER_SYSCTL_H
 
 #include <jansson.h>
 

@@ -1,8 +1,8 @@
 /* --systemd: a container whose PID 1 is an init system gets what systemd
  * expects of a container manager (systemd.io/CONTAINER_INTERFACE), as
  * Podman's systemd mode gives it. */
-#ifndef ISOLA_ENGINE_SYSTEMD_H
-#define ISOLA_ENGINE_SYSTEMD_H
+#ifndef ISOLA_ENGINE_CONTAINER_SYSTEMD_H
+#define ISOLA_ENGINE_CONTAINER_SYSTEMD_H
 
 #include <stdbool.h>
 

@@ -8,8 +8,8 @@
  *   client → monitor  'I' stdin bytes (empty: end of input), 'W' "ROWS COLS"
  * A client that connects while the monitor waits for one (run without -d)
  * releases the container's start. */
-#ifndef ISOLA_ENGINE_ATTACH_H
-#define ISOLA_ENGINE_ATTACH_H
+#ifndef ISOLA_ENGINE_MONITOR_ATTACH_H
+#define ISOLA_ENGINE_MONITOR_ATTACH_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,8 +4,8 @@
  * unhealthy (failures during StartPeriod do not count); the last five
  * results are kept in the state.  Test: ["CMD", args…],
  * ["CMD-SHELL", "command"] or ["NONE"]. */
-#ifndef ISOLA_ENGINE_HEALTH_H
-#define ISOLA_ENGINE_HEALTH_H
+#ifndef ISOLA_ENGINE_MONITOR_HEALTH_H
+#define ISOLA_ENGINE_MONITOR_HEALTH_H
 
 #include <stdbool.h>
 #include <stdint.h>

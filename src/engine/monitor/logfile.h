@@ -2,8 +2,8 @@
  * {"log": "text\n", "stream": "stdout"|"stderr", "time": RFC 3339}, lines
  * longer than 16 KiB split into partial records; rotated at max-size into
  * ctr.log.1 … ctr.log.(max-file - 1). */
-#ifndef ISOLA_ENGINE_LOGS_H
-#define ISOLA_ENGINE_LOGS_H
+#ifndef ISOLA_ENGINE_MONITOR_LOGFILE_H
+#define ISOLA_ENGINE_MONITOR_LOGFILE_H
 
 #include <stdbool.h>
 #include <stddef.h>

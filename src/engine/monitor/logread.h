@@ -1,5 +1,5 @@
 /* Reading the json-file log while its monitor writes and rotates it
- * (logs.h): `isola logs` and `isola logs -f`.
+ * (logfile.h): `isola logs` and `isola logs -f`.
  *
  * The monitor rotates by renaming: ctr.log.(N-2) → ctr.log.(N-1) (dropping
  * the oldest) … ctr.log → ctr.log.1, then a new ctr.log; with max-file=1 it
@@ -12,8 +12,8 @@
  * its start: every line once and in order, as long as the monitor has not
  * dropped the file (more than max-file rotations behind).  It waits for
  * changes with inotify on the container's directory. */
-#ifndef ISOLA_ENGINE_LOGREAD_H
-#define ISOLA_ENGINE_LOGREAD_H
+#ifndef ISOLA_ENGINE_MONITOR_LOGREAD_H
+#define ISOLA_ENGINE_MONITOR_LOGREAD_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -5,8 +5,8 @@
  * restart policy, and at the end unmounts the root (and removes the
  * container for --rm).  It is the only writer of state.json while it
  * lives. */
-#ifndef ISOLA_ENGINE_MONITOR_H
-#define ISOLA_ENGINE_MONITOR_H
+#ifndef ISOLA_ENGINE_MONITOR_MONITOR_H
+#define ISOLA_ENGINE_MONITOR_MONITOR_H
 
 #include <stdbool.h>
 

@@ -4,8 +4,8 @@
  * `image disk`) plus a writable overlay disk, and a vsock device; the
  * monitor then runs the entrypoint through isola-init's agent (guest/init/
  * proto.h) and carries stdio, signals and the exit status over vsock. */
-#ifndef ISOLA_ENGINE_VM_H
-#define ISOLA_ENGINE_VM_H
+#ifndef ISOLA_ENGINE_VM_VM_H
+#define ISOLA_ENGINE_VM_VM_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* Named volumes: ROOT/volumes/NAME/_data with NAME/volume.json beside it
  * (Docker's local driver layout). */
-#ifndef ISOLA_ENGINE_VOLUME_H
-#define ISOLA_ENGINE_VOLUME_H
+#ifndef ISOLA_ENGINE_VOLUME_VOLUME_H
+#define ISOLA_ENGINE_VOLUME_VOLUME_H
 
 #include <stdbool.h>
 
