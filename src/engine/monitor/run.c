@@ -110,6 +110,53 @@ static void mon_abandon(struct mon *m)
   mon_close_stdio(m);
 }
 
+/* The container runs: serve it until it exits and its output is drained
+ * (waiting at most 2 s after the exit for stdio that stays open). */
+static void serve(struct mon *m)
+{
+  struct ctr *c = m->c;
+  uint64_t exit_at = 0;
+  for (;;) {
+    bool open_out = m->out_r >= 0 || m->err_r >= 0 || m->tty_fd >= 0;
+    if (m->exited && (!open_out || clock_us(CLOCK_MONOTONIC) - exit_at > 2000000))
+      break;
+    struct epoll_event evs[16];
+    int k = epoll_wait(m->ep, evs, 16, m->exited ? 100 : -1);
+    for (int i = 0; i < k; i++) {
+      uint64_t t = evs[i].data.u64;
+      if (t == T_OUT)
+        mon_on_output(m, &m->out_r, 0);
+      else if (t == T_ERR)
+        mon_on_output(m, &m->err_r, 1);
+      else if (t == T_TTY) {
+        /* a pty reports EIO once every slave is closed */
+        mon_on_tty(m);
+      } else if (t == T_IN)
+        mon_flush_stdin(m);
+      else if (t == T_HTIMER)
+        health_tick(&m->health);
+      else if (t == T_HOUT)
+        health_output(&m->health);
+      else
+        mon_common_event(m, t);
+    }
+    if (m->health.changed) {
+      m->health.changed = false;
+      mon_set_state(m, "running");
+      engine_event("container", "health_status", c->id,
+                   json_pack("{ss ss}", "name", ctr_name(c), "health_status", m->health.status));
+      if (m->health.act && !m->exited) {
+        m->health.act = false;
+        kill(m->pid, SIGKILL);
+      }
+    }
+    if (m->exited && !exit_at) {
+      exit_at = clock_us(CLOCK_MONOTONIC);
+      mon_release_console(m);
+    }
+  }
+}
+
 /* Create and start the container once; returns 0 when it ran (m->code is
  * its exit code), else the start-failure exit code with *err. */
 int mon_run_once(struct mon *m, bool first, err_t *err)
@@ -222,47 +269,7 @@ int mon_run_once(struct mon *m, bool first, err_t *err)
   if (m->health.enabled)
     health_arm(&m->health);
 
-  /* the container runs: serve it until it exits and its output is drained */
-  uint64_t exit_at = 0;
-  for (;;) {
-    bool open_out = m->out_r >= 0 || m->err_r >= 0 || m->tty_fd >= 0;
-    if (m->exited && (!open_out || clock_us(CLOCK_MONOTONIC) - exit_at > 2000000))
-      break;
-    struct epoll_event evs[16];
-    int k = epoll_wait(m->ep, evs, 16, m->exited ? 100 : -1);
-    for (int i = 0; i < k; i++) {
-      uint64_t t = evs[i].data.u64;
-      if (t == T_OUT)
-        mon_on_output(m, &m->out_r, 0);
-      else if (t == T_ERR)
-        mon_on_output(m, &m->err_r, 1);
-      else if (t == T_TTY) {
-        /* a pty reports EIO once every slave is closed */
-        mon_on_tty(m);
-      } else if (t == T_IN)
-        mon_flush_stdin(m);
-      else if (t == T_HTIMER)
-        health_tick(&m->health);
-      else if (t == T_HOUT)
-        health_output(&m->health);
-      else
-        mon_common_event(m, t);
-    }
-    if (m->health.changed) {
-      m->health.changed = false;
-      mon_set_state(m, "running");
-      engine_event("container", "health_status", c->id,
-                   json_pack("{ss ss}", "name", ctr_name(c), "health_status", m->health.status));
-      if (m->health.act && !m->exited) {
-        m->health.act = false;
-        kill(m->pid, SIGKILL);
-      }
-    }
-    if (m->exited && !exit_at) {
-      exit_at = clock_us(CLOCK_MONOTONIC);
-      mon_release_console(m);
-    }
-  }
+  serve(m);
   health_disarm(&m->health);
   logw_flush(&m->log);
   mon_abandon(m);
