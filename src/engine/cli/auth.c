@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "engine/cli/commands.h"
+#include "engine/container/ctr.h"
 #include "engine/engine.h"
 #include "image/authfile.h"
 #include "image/registry.h"

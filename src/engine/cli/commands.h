@@ -41,10 +41,6 @@ int cmd_image(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 
-/* containers-auth.json: --authfile, else $REGISTRY_AUTH_FILE, else
- * ROOT/auth.json; free() it. */
-char *engine_auth_file(const char *flag);
-
 int cmd_volume(int argc, char **argv);  /* cli/volume.c */
 int cmd_network(int argc, char **argv); /* cli/network.c */
 int cmd_port(int argc, char **argv);    /* cli/network.c */

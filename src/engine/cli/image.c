@@ -15,24 +15,12 @@
 #include "engine/cli/change.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/group.h"
+#include "engine/container/ctr.h"
 #include "engine/engine.h"
 #include "image/image.h"
 #include "image/reference.h"
 #include "image/rootfs.h"
 #include "image/saveload.h"
-
-char *engine_auth_file(const char *flag)
-{
-  if (flag)
-    return strdup(flag);
-  const char *env = getenv("REGISTRY_AUTH_FILE");
-  if (env && *env)
-    return strdup(env);
-  char *p = NULL;
-  if (asprintf(&p, "%s/auth.json", engine_root) < 0)
-    return NULL;
-  return p;
-}
 
 static int fail(err_t *e)
 {

@@ -13,7 +13,6 @@
 #include "common/log.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/group.h"
-#include "engine/container/ctr.h"
 #include "engine/engine.h"
 #include "engine/volume/volume.h"
 

@@ -17,6 +17,7 @@
 #include "common/copy.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "engine/container/ctr.h"
 #include "engine/container/netctr.h"
 #include "engine/container/systemd.h"
 #include "engine/volume/volume.h"

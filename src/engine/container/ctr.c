@@ -450,3 +450,16 @@ bool ctr_is_vm(const struct ctr *c)
 {
   return json_is_true(json_object_get(json_object_get(json_object_get(c->rec, "HostConfig"), "VM"), "Enabled"));
 }
+
+char *engine_auth_file(const char *flag)
+{
+  if (flag)
+    return strdup(flag);
+  const char *env = getenv("REGISTRY_AUTH_FILE");
+  if (env && *env)
+    return strdup(env);
+  char *p = NULL;
+  if (asprintf(&p, "%s/auth.json", engine_root) < 0)
+    return NULL;
+  return p;
+}

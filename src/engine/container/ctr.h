@@ -44,6 +44,10 @@ const char *engine_run_root(void);
  * this executable, in the build tree or in ../libexec/isola; malloc'd. */
 char *engine_helper(const char *name);
 
+/* containers-auth.json: --authfile, else $REGISTRY_AUTH_FILE, else
+ * ROOT/auth.json; free() it. */
+char *engine_auth_file(const char *flag);
+
 /* A fresh random ID and, without a name, a generated one ("isola_quirky_N"). */
 void ctr_new_id(char id[CTR_ID_LEN + 1]);
 

@@ -7,6 +7,7 @@
 #include "common/cleanup.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "engine/container/ctr.h"
 #include "engine/container/inspect.h"
 
 json_t *ctr_inspect_json(struct ctr *c)

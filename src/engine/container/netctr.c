@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "engine/container/ctr.h"
 #include "engine/monitor/attach.h"
 #include "net/bridge.h"
 #include "net/dhcp.h"

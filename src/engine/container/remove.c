@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/file.h"
 #include "engine/base/proc.h"
+#include "engine/container/ctr.h"
 #include "engine/container/netctr.h"
 #include "engine/volume/volume.h"
 

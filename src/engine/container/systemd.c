@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "engine/container/ctr.h"
 #include "runtime/container/pathsafe.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"

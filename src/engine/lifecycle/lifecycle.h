@@ -6,8 +6,21 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "common/err.h"
 #include "engine/container/ctr.h"
+
+struct create_opts {
+  const char *name;  /* NULL: a random adjective_noun */
+  const char *image; /* as the user named it */
+  const char *pull;  /* --pull: missing, always or never */
+  bool tls_verify;
+};
+
+/* Make the container's record (rec: Config and HostConfig from the flags,
+ * completed here) and directories; *c is open on success. */
+int lifecycle_create(json_t *rec, const struct create_opts *f, struct ctr *c, err_t *err);
 
 /* Mount the root, write the bundle (or the microVM plan) and launch the
  * monitor; c is left locked.  *code is the container's exit code when

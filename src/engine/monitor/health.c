@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/clock.h"
 #include "engine/base/proc.h"
+#include "engine/container/ctr.h"
 #include "engine/monitor/restart.h"
 
 #define SEC 1000000000LL

@@ -17,7 +17,6 @@
 #include "common/clock.h"
 #include "common/file.h"
 #include "common/log.h"
-#include "engine/container/ctr.h"
 #include "engine/monitor/logread.h"
 
 int logw_open(struct logw *w, const char *path, uint64_t max_size, int max_file, err_t *err)

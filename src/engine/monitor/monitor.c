@@ -32,6 +32,7 @@
 #include "engine/base/parse.h"
 #include "engine/base/proc.h"
 #include "engine/container/bundle.h"
+#include "engine/container/ctr.h"
 #include "engine/container/netctr.h"
 #include "engine/container/remove.h"
 #include "engine/engine.h"

@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/file.h"
+#include "engine/container/ctr.h"
 
 int monitor_mark_stopped(const struct ctr *c, bool stopped)
 {

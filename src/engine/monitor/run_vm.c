@@ -29,6 +29,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "engine/base/proc.h"
+#include "engine/container/ctr.h"
 #include "engine/engine.h"
 #include "engine/monitor/attach.h"
 #include "engine/monitor/logfile.h"

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "engine/base/proc.h"
 #include "engine/container/bundle.h"
+#include "engine/container/ctr.h"
 #include "engine/container/netctr.h"
 #include "engine/engine.h"
 #include "engine/monitor/attach.h"
