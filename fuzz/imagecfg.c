@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/bundle.h"
+#include "engine/container/bundle.h"
 #include "fuzz.h"
 
 static int rootfd = -1;

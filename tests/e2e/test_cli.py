@@ -43,6 +43,24 @@ def test_unknown_command_is_refused_with_its_name(isola, name, status):
     assert "unknown command `frobnicate`" in r.stderr
 
 
+@pytest.mark.parametrize("group", ["network", "volume", "image", "system"])
+def test_verb_groups_refuse_a_missing_or_unknown_subcommand_alike(isola, tmp_path, group):
+    # one dispatcher (src/engine/cli/group.c) answers for every group
+    root = str(tmp_path / "root")
+    r = run([isola.bin("isola"), "--root", root, group])
+    assert r.returncode == 125
+    assert r.stderr.startswith(f"Usage: isola {group} "), r.stderr
+    r = run([isola.bin("isola"), "--root", root, group, "frobnicate"])
+    assert r.returncode == 125
+    assert r.stderr.startswith(f"isola {group}: unknown command `frobnicate`\nUsage: isola {group} "), r.stderr
+
+
+def test_pull_help_exits_zero_with_the_usage(isola, tmp_path):
+    r = run([isola.bin("isola"), "--root", str(tmp_path / "root"), "pull", "--help"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("Usage: isola pull "), r.stdout
+
+
 def test_runtime_logs_errors_as_json_lines_when_asked(isola, tmp_path):
     log = tmp_path / "log.json"
     r = run([isola.bin("isola-runtime"), "--log", log, "--log-format", "json", "frobnicate"])

@@ -11,11 +11,12 @@
 #include <unistd.h>
 
 #include "common/file.h"
-#include "engine/bundle.h"
-#include "engine/logread.h"
-#include "engine/logs.h"
-#include "engine/runopts.h"
-#include "engine/sysctl.h"
+#include "engine/base/parse.h"
+#include "engine/container/bundle.h"
+#include "engine/monitor/logread.h"
+#include "engine/monitor/logfile.h"
+#include "engine/cli/runopts.h"
+#include "engine/container/sysctl.h"
 
 Test(engine, sizes_and_durations)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/ports.h"
+#include "engine/container/ports.h"
 #include "net/cidr.h"
 #include "net/nat.h"
 #include "net/store.h"
