@@ -32,6 +32,18 @@ static unsigned long root_propagation(const char *s)
   return MS_SLAVE | MS_REC; /* runc's default: see host mounts, never leak ours */
 }
 
+/* While the root is built, mounts made under it must not reach the host:
+ * `shared` and `unbindable` are only given to the new `/` once pivoted
+ * (binding an unbindable root fails, and pivot_root refuses a shared one),
+ * as crun does; the new root then is a peer group of its own. */
+static unsigned long setup_propagation(const char *s)
+{
+  unsigned long f = root_propagation(s);
+  if (f & (MS_SHARED | MS_UNBINDABLE))
+    return MS_PRIVATE | MS_REC;
+  return f | MS_REC;
+}
+
 static bool is_dir_source(const struct spec_mount *m)
 {
   struct stat st;
@@ -313,7 +325,7 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, err_t *err)
   const struct spec *s = ctx->spec;
   if (ctx->shared_mntns)
     return prepare_shared(ctx, err);
-  if (mount(NULL, "/", NULL, root_propagation(s->linux_.rootfs_propagation), NULL) < 0)
+  if (mount(NULL, "/", NULL, setup_propagation(s->linux_.rootfs_propagation), NULL) < 0)
     return err_sys(err, "cannot set the propagation of `/`");
   /* pivot_root needs the new root to be a mount point. */
   if (mount(ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -329,7 +341,7 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, err_t *err)
   return 0;
 }
 
-int rootfs_pivot(const struct rootfs_ctx *ctx, err_t *err)
+static int pivot(const struct rootfs_ctx *ctx, err_t *err)
 {
   if (chdir(ctx->rootfs) < 0)
     return err_sys(err, "cannot enter `%s`", ctx->rootfs);
@@ -380,6 +392,16 @@ static int readonly_path(const char *path, err_t *err)
             NULL) < 0 &&
       mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
     return err_sys(err, "cannot make `%s` read-only", path);
+  return 0;
+}
+
+int rootfs_pivot(const struct rootfs_ctx *ctx, err_t *err)
+{
+  if (pivot(ctx, err) < 0)
+    return -1;
+  const char *prop = ctx->spec->linux_.rootfs_propagation;
+  if (prop && !ctx->shared_mntns && mount(NULL, "/", NULL, root_propagation(prop), NULL) < 0)
+    return err_sys(err, "linux.rootfsPropagation: cannot make `/` %s", prop);
   return 0;
 }
 
