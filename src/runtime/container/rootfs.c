@@ -33,7 +33,7 @@ static unsigned long root_propagation(const char *s)
 }
 
 /* While the root is built, mounts made under it must not reach the host:
- * `shared` and `unbindable` are only given to the new `/` once pivoted
+ * `shared` and `unbindable` are only given to the new `/` once it is built
  * (binding an unbindable root fails, and pivot_root refuses a shared one),
  * as crun does; the new root then is a peer group of its own. */
 static unsigned long setup_propagation(const char *s)
@@ -341,7 +341,7 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, err_t *err)
   return 0;
 }
 
-static int pivot(const struct rootfs_ctx *ctx, err_t *err)
+int rootfs_pivot(const struct rootfs_ctx *ctx, err_t *err)
 {
   if (chdir(ctx->rootfs) < 0)
     return err_sys(err, "cannot enter `%s`", ctx->rootfs);
@@ -395,16 +395,6 @@ static int readonly_path(const char *path, err_t *err)
   return 0;
 }
 
-int rootfs_pivot(const struct rootfs_ctx *ctx, err_t *err)
-{
-  if (pivot(ctx, err) < 0)
-    return -1;
-  const char *prop = ctx->spec->linux_.rootfs_propagation;
-  if (prop && !ctx->shared_mntns && mount(NULL, "/", NULL, root_propagation(prop), NULL) < 0)
-    return err_sys(err, "linux.rootfsPropagation: cannot make `/` %s", prop);
-  return 0;
-}
-
 int rootfs_finish(const struct rootfs_ctx *ctx, err_t *err)
 {
   const struct spec_linux *l = &ctx->spec->linux_;
@@ -417,5 +407,10 @@ int rootfs_finish(const struct rootfs_ctx *ctx, err_t *err)
   if (ctx->spec->root_readonly &&
       mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
     return err_sys(err, "cannot make the root filesystem read-only (root.readonly)");
+  /* Last: masked and read-only paths are binds, which an unbindable tree
+   * refuses (EINVAL). */
+  const char *prop = l->rootfs_propagation;
+  if (prop && !ctx->shared_mntns && mount(NULL, "/", NULL, root_propagation(prop), NULL) < 0)
+    return err_sys(err, "linux.rootfsPropagation: cannot make `/` %s", prop);
   return 0;
 }
