@@ -23,8 +23,10 @@ static int process_from_flags(const struct exec_flags *f, const char *id, char *
                               json_t **out, err_t *err)
 {
   struct container c;
-  if (container_load(runtime_globals.root, id, &c, err) < 0)
+  if (container_load(runtime_globals.root, id, &c, err) < 0) {
+    container_release(&c); /* what it had read before failing */
     return -1;
+  }
   json_t *base = json_object_get(c.config, "process");
   json_t *p = base ? json_deep_copy(base) : json_pack("{s:s,s:{s:i,s:i}}", "cwd", "/", "user", "uid", 0, "gid", 0);
   container_release(&c);
