@@ -155,7 +155,7 @@ def test_wrong_values_stay_errors(parity):
     """Unknown names are ignored, wrong values are not: the same for all."""
     cfg = parity.config("true")
     cfg["process"]["user"]["uid"] = "root"
-    res = parity.each(cfg)
+    res = parity.each(cfg, tools=("isola", "runc"))  # crun 1.8 runs it (as uid 0)
     for n, r in res.items():
         assert r.returncode != 0, show(res)
     assert "process.user.uid: expected an integer" in res["isola"].stderr
@@ -275,23 +275,30 @@ def test_rootfs_propagation(parity, prop):
     cfg = parity.config("cat", "/proc/self/mountinfo")
     cfg["linux"]["rootfsPropagation"] = prop
     res = parity.each(cfg, tools=("isola", "crun"))
-    assert_all_ok(res)
     kinds = PROPAGATION[prop.removeprefix("r")]  # a slave of a private mount has no master
-    assert root_propagation(res["crun"].stdout) == kinds, show(res)
+    assert res["isola"].returncode == 0, show(res)
     assert root_propagation(res["isola"].stdout) == kinds, show(res)
+    if prop == "runbindable":
+        # crun 1.8 makes the tree unbindable before masking paths, which
+        # are binds: it fails; isola applies the mode last (docs/runtime.md)
+        assert res["crun"].returncode != 0 and "proc/keys" in res["crun"].stderr, show(res)
+    else:
+        assert res["crun"].returncode == 0, show(res)
+        assert root_propagation(res["crun"].stdout) == kinds, show(res)
 
 
 # --- the process's environment ---------------------------------------------
 
 @pytest.mark.parametrize("uid", [0, 65534, 4242])
 def test_home_comes_from_the_containers_passwd(parity, uid):
-    """root: /root; nobody: /; a uid without an entry: /."""
+    """root: /root; nobody: /; a uid without an entry: / (runc's; crun 1.8
+    leaves HOME empty there)."""
     cfg = parity.config("sh", "-c", "echo HOME=$HOME")
     cfg["process"]["user"] = {"uid": uid, "gid": uid}
     cfg["process"]["env"] = [e for e in cfg["process"]["env"] if not e.startswith("HOME=")]
     res = parity.each(cfg)
     assert_all_ok(res)
-    assert_same(res)
+    assert_same(res, refs=("runc",) if uid == 4242 else REFS)
 
 
 def test_home_from_env_is_kept(parity):
@@ -321,7 +328,7 @@ def test_exec_sets_home_and_applies_no_new_privileges(parity):
                            "echo HOME=$HOME; grep NoNewPrivs /proc/self/status")
            for n, cid in ids.items()}
     assert_all_ok(res)
-    assert_same(res)
+    assert_same(res, refs=("runc",))  # crun 1.8's exec does not take the config's noNewPrivileges
     assert "NoNewPrivs:\t1" in res["isola"].stdout
 
 
@@ -461,7 +468,7 @@ def test_socket_activation_sets_listen_pid(parity, tmp_path):
             ["sh", "-c", f'exec 3<{data}; LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", *argv],
             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert_all_ok(res)
-    assert_same(res)
+    assert_same(res, refs=("runc",))  # crun 1.8 passes the fds but sets no LISTEN_PID
     assert res["isola"].stdout == "1 1 1\nthrough fd 3\n"
 
 
