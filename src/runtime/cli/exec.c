@@ -23,8 +23,10 @@ static int process_from_flags(const struct exec_flags *f, const char *id, char *
                               json_t **out, err_t *err)
 {
   struct container c;
-  if (container_load(runtime_globals.root, id, &c, err) < 0)
+  if (container_load(runtime_globals.root, id, &c, err) < 0) {
+    container_release(&c); /* what it had read before failing */
     return -1;
+  }
   json_t *base = json_object_get(c.config, "process");
   json_t *p = base ? json_deep_copy(base) : json_pack("{s:s,s:{s:i,s:i}}", "cwd", "/", "user", "uid", 0, "gid", 0);
   container_release(&c);
@@ -69,6 +71,14 @@ static int process_from_flags(const struct exec_flags *f, const char *id, char *
     json_object_set_new(p, "noNewPrivileges", json_true());
   *out = p;
   return 0;
+}
+
+#define EXEC_FAILED 255
+
+static int exec_fail(err_t *err)
+{
+  cli_fail(err);
+  return EXEC_FAILED;
 }
 
 int cmd_exec(int argc, char **argv)
@@ -126,22 +136,26 @@ int cmd_exec(int argc, char **argv)
     goto out;
   }
   o.id = argv[optind];
-  if (f.process_file) {
-    if (json_load_path(f.process_file, &pj, &err) < 0) {
-      status = cli_fail(&err);
-      goto out;
-    }
-  } else if (optind + 1 >= argc) {
+  if (!f.process_file && optind + 1 >= argc) {
     log_error("exec: give a command after the container id, or --process FILE");
     goto out;
+  }
+  /* Past the command line, a failure exits 255, as runc's `exec failed`
+   * does (engines tell it from the program's own statuses); a program that
+   * cannot be run keeps 127/126 (docs/runtime.md). */
+  if (f.process_file) {
+    if (json_load_path(f.process_file, &pj, &err) < 0) {
+      status = exec_fail(&err);
+      goto out;
+    }
   } else if (process_from_flags(&f, o.id, argv + optind + 1, &pj, &err) < 0) {
-    status = cli_fail(&err);
+    status = exec_fail(&err);
     goto out;
   }
   if (spec_parse_process(pj, f.process_file ? "process" : "exec", &proc, &err) < 0) {
     if (f.process_file)
       err_context(&err, "%s", f.process_file);
-    status = cli_fail(&err);
+    status = exec_fail(&err);
     goto out;
   }
   o.process = &proc;
@@ -150,9 +164,9 @@ int cmd_exec(int argc, char **argv)
      * statuses, so that engines can tell "not found" from a failure */
     int e = err_errnum(err);
     bool exec_failed = strstr(err_msg(err), "exec: `") != NULL;
-    status = cli_fail(&err);
-    if (exec_failed)
-      status = e == ENOENT ? 127 : (e == EACCES || e == EISDIR || e == ENOEXEC) ? 126 : status;
+    status = exec_fail(&err);
+    if (exec_failed && (e == ENOENT || e == EACCES || e == EISDIR || e == ENOEXEC))
+      status = e == ENOENT ? 127 : 126;
   }
 out:
   spec_process_release(&proc);

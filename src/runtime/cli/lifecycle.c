@@ -2,6 +2,7 @@
  * (runtime.md "Operations"). */
 #include <getopt.h>
 #include <signal.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -64,6 +65,15 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool *deta
       log_error("--systemd-cgroup: isola-runtime does not manage cgroups through systemd yet; "
                 "drop the flag (engines: --cgroup-manager=cgroupfs) to use cgroupfs");
     return -1;
+  }
+  /* Socket activation through the runtime, as runc does it: the fds that
+   * systemd passed us (sd_listen_fds(3): LISTEN_PID is our pid) go to the
+   * container, which is told so by LISTEN_FDS and its own LISTEN_PID. */
+  const char *fds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
+  if (fds && lpid && atoi(lpid) == getpid() && atoi(fds) > 0) {
+    o->listen_fds = atoi(fds);
+    if (o->preserve_fds < o->listen_fds)
+      o->preserve_fds = o->listen_fds;
   }
   return 0;
 }
@@ -167,7 +177,11 @@ int cmd_kill(int argc, char **argv)
   }
   const char *id = argv[optind];
   int sig = SIGTERM;
-  if (argc - optind == 2 && (sig = cli_parse_signal(argv[optind + 1])) < 0) {
+  /* Signal 0 sends nothing but checks that the process exists: engines
+   * probe liveness with `kill ID 0`, as kill(2) and runc allow. */
+  if (argc - optind == 2 && !strcmp(argv[optind + 1], "0"))
+    sig = 0;
+  else if (argc - optind == 2 && (sig = cli_parse_signal(argv[optind + 1])) < 0) {
     log_error("unknown signal `%s` (use a name such as KILL or SIGTERM, or a number)",
               argv[optind + 1]);
     return 1;

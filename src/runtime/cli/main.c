@@ -1,6 +1,7 @@
 /* isola-runtime: the OCI runtime's front door.  It parses the global options
  * and hands the rest to the command's file, as runc and crun do. */
 #include <getopt.h>
+#include <seccomp.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -49,10 +50,28 @@ static void usage(FILE *out)
           "  --log-format FORMAT   text (default) or json\n"
           "  --debug               log debug records\n"
           "  --systemd-cgroup      use systemd for cgroups\n"
+          "  --cgroup-manager MGR  cgroupfs (the default) or systemd (as --systemd-cgroup)\n"
           "  -v, --version         print the version\n"
           "  -h, --help            print this help\n"
           "\n");
   cli_print_commands(out, commands);
+}
+
+/* `CMD -h` / `CMD --help` among the options before the first argument, as
+ * runc takes them (after it, they are the container program's). */
+static bool wants_command_help(int argc, char **argv)
+{
+  for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++)
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-help"))
+      return true;
+  return false;
+}
+
+static int command_help(const struct cli_cmd *c)
+{
+  printf("Usage: " PROG " [GLOBAL OPTIONS] %s [OPTIONS] [ARGS]\n\n%s.\n"
+         "See docs/runtime.md for the options (runc's).\n", c->name, c->summary);
+  return 0;
 }
 
 extern char **environ;
@@ -65,7 +84,8 @@ static bool enters_container(const char *cmd)
 
 int main(int argc, char **argv)
 {
-  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD_CGROUP, OPT_ROOTLESS };
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD_CGROUP, OPT_ROOTLESS,
+         OPT_CGROUP_MANAGER };
   static const struct option opts[] = {
       {"root", required_argument, NULL, OPT_ROOT},
       {"log", required_argument, NULL, OPT_LOG},
@@ -73,6 +93,7 @@ int main(int argc, char **argv)
       {"debug", no_argument, NULL, OPT_DEBUG},
       {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP},
       {"rootless", required_argument, NULL, OPT_ROOTLESS},
+      {"cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER},
       {"version", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
@@ -98,10 +119,25 @@ int main(int argc, char **argv)
       break;
     case OPT_DEBUG: runtime_globals.debug = true; break;
     case OPT_SYSTEMD_CGROUP: runtime_globals.systemd_cgroup = true; break;
+    /* crun's spelling, which some tools pass: `systemd` is --systemd-cgroup
+     * (refused with its reason where a container is made). */
+    case OPT_CGROUP_MANAGER:
+      if (!strcmp(optarg, "systemd")) {
+        runtime_globals.systemd_cgroup = true;
+      } else if (strcmp(optarg, "cgroupfs")) {
+        fprintf(stderr, PROG ": --cgroup-manager `%s`: expected cgroupfs or systemd\n", optarg);
+        return 1;
+      }
+      break;
     case OPT_ROOTLESS: break; /* runc's hint; we detect rootless mode ourselves */
-    case 'v':
-      cli_print_version(stdout, PROG, "spec: " ISOLA_OCI_SPEC_VERSION "\n");
+    case 'v': { /* runc's lines, which tools parse: version, commit, spec, libseccomp */
+      const struct scmp_version *sv = seccomp_version();
+      char extra[96];
+      snprintf(extra, sizeof(extra), "spec: " ISOLA_OCI_SPEC_VERSION "\nlibseccomp: %u.%u.%u\n",
+               sv ? sv->major : 0, sv ? sv->minor : 0, sv ? sv->micro : 0);
+      cli_print_version(stdout, PROG, extra);
       return 0;
+    }
     case 'h': usage(stdout); return 0;
     default: fprintf(stderr, "Run `" PROG " --help` for the options.\n"); return 1;
     }
@@ -125,6 +161,11 @@ int main(int argc, char **argv)
     log_err(err);
     err_free(&err);
     return 1;
+  }
+  const struct cli_cmd *cmd = optind < argc ? cli_find(commands, argv[optind]) : NULL;
+  if (cmd && wants_command_help(argc - optind, argv + optind)) {
+    log_close();
+    return command_help(cmd);
   }
   int status = cli_dispatch(PROG, commands, argc - optind, argv + optind, 1);
   log_close();

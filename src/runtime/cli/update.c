@@ -51,7 +51,9 @@ int cmd_update(int argc, char **argv)
   const char *file = NULL;
   err_t err = NULL;
   int c, status = 1;
-  optind = 1;
+  /* 0, not 1: getopt starts afresh and permutes (main's "+" stopped it at
+   * the command), so options may follow the id, as runc accepts. */
+  optind = 0;
   while ((c = getopt_long_only(argc, argv, "r:", opts, NULL)) != -1) {
     int bad = 0;
     switch (c) {

@@ -19,6 +19,7 @@ struct create_opts {
   int console_fd; /* > 0: a connected console socket to use instead */
   bool no_pivot;
   int preserve_fds;
+  int listen_fds; /* > 0: socket activation: fds 3.. are the container's LISTEN_FDS */
   bool subreaper; /* `run` waits for the init: keep it as our child */
 };
 

@@ -231,7 +231,8 @@ static int run_parent(const struct create_opts *o, const struct spec *s, struct 
   struct init_ctx ctx = {.spec = s, .rootfs = j->c.rootfs, .id = j->c.id, .bundle = j->c.bundle,
                          .cg = &j->cg, .sync_fd = child_sock, .console_fd = j->console,
                          .fifo_fd = j->fifo, .userns = (ns_new_flags(l) & CLONE_NEWUSER) != 0,
-                         .no_pivot = o->no_pivot, .preserve_fds = o->preserve_fds};
+                         .no_pivot = o->no_pivot, .preserve_fds = o->preserve_fds,
+                         .listen_fds = o->listen_fds};
   struct stat mntns;
   if (stat("/proc/self/ns/mnt", &mntns) == 0) {
     ctx.caller_mntns_dev = mntns.st_dev;

@@ -48,7 +48,7 @@ __attribute__((noreturn)) static void exec_child(const struct exec_ctx *x)
   process_close_fds(x->o->preserve_fds, -1);
   /* On success execve closes sync_fd (close-on-exec): the runtime reads
    * end-of-file and knows the program is running. */
-  process_exec(p, x->spec->linux_.seccomp, x->sync_fd, path, true, &err);
+  process_exec(p, x->spec->linux_.seccomp, x->sync_fd, path, true, 0, &err);
 fail:
   sync_send_error(x->sync_fd, err);
   _exit(err_errnum(err) == ENOENT ? 127 : 126);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -45,7 +46,16 @@ static int run_one(const struct spec_hook *h, const char *kind, size_t i, const 
   if (in < 0)
     return err_context(err, "hooks.%s[%zu]: cannot pass the state", kind, i);
   char *fallback[] = {(char *)h->path, NULL};
-  char *empty[] = {NULL};
+  /* A hook without `env` runs with runc's PATH (runc's hooks inherit its
+   * whole environment; only PATH is passed on here, so that nothing else
+   * of the caller's leaks into hooks), or the usual one: hooks are often
+   * scripts that call other programs by name. */
+  _cleanup_free_ char *path_var = NULL;
+  const char *caller_path = getenv("PATH");
+  if (!h->env && asprintf(&path_var, "PATH=%s", caller_path && *caller_path ? caller_path
+                          : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+    return err_sys(err, "hooks.%s[%zu]", kind, i);
+  char *path_only[] = {path_var, NULL};
   pid_t pid = fork();
   if (pid < 0)
     return err_sys(err, "hooks.%s[%zu]: fork", kind, i);
@@ -55,7 +65,7 @@ static int run_one(const struct spec_hook *h, const char *kind, size_t i, const 
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0)
       dup2(devnull, 1);
-    execve(h->path, h->args ? h->args : fallback, h->env ? h->env : empty);
+    execve(h->path, h->args ? h->args : fallback, h->env ? h->env : path_only);
     _exit(127);
   }
   long deadline = h->timeout ? now_ms() + h->timeout * 1000L : 0;

@@ -15,6 +15,7 @@
 #include "common/json.h"
 #include "runtime/container/console.h"
 #include "runtime/container/hooks.h"
+#include "runtime/container/loopback.h"
 #include "runtime/container/namespaces.h"
 #include "runtime/container/pathsafe.h"
 #include "runtime/container/process.h"
@@ -89,6 +90,47 @@ static int check_names(const struct spec *s, err_t *err)
   return 0;
 }
 
+/* The namespace a sysctl belongs to (0: none we know of), after crun's
+ * list: written without it, it would change the host's setting. */
+static int sysctl_namespace(const char *k, const char **what)
+{
+  static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                    "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                    "kernel.shmmni", "kernel.shm_rmid_forced", NULL};
+  for (const char *const *i = ipc; *i; i++)
+    if (!strcmp(k, *i))
+      return *what = "ipc", CLONE_NEWIPC;
+  if (!strncmp(k, "fs.mqueue.", 10))
+    return *what = "ipc", CLONE_NEWIPC;
+  if (!strncmp(k, "net.", 4))
+    return *what = "network", CLONE_NEWNET;
+  if (!strcmp(k, "kernel.hostname") || !strcmp(k, "kernel.domainname"))
+    return *what = "uts", CLONE_NEWUTS;
+  return 0;
+}
+
+/* Refused as crun refuses them, before anything is changed. */
+static int check_sysctl(const struct spec *s, err_t *err)
+{
+  const char *k;
+  json_t *v;
+  json_object_foreach(s->linux_.sysctl, k, v)
+  {
+    const char *what = NULL;
+    int ns = sysctl_namespace(k, &what);
+    if (ns && !ns_listed(&s->linux_, ns))
+      return err_make(err, EINVAL, "linux.sysctl: `%s` needs a%s %s namespace of the container's "
+                      "own (add {\"type\": \"%s\"} to linux.namespaces): without one it would "
+                      "change the host's", k, ns == CLONE_NEWIPC ? "n" : "", what, what);
+    const char *field = !strcmp(k, "kernel.hostname") ? s->hostname
+                        : !strcmp(k, "kernel.domainname") ? s->domainname : NULL;
+    if (field && *field && strcmp(field, json_string_value(v)))
+      return err_make(err, EINVAL, "linux.sysctl: `%s` = `%s` conflicts with %s `%s`: set one "
+                      "of them", k, json_string_value(v), k + strlen("kernel."), field);
+  }
+  return 0;
+}
+
 static int setup(const struct init_ctx *ctx, bool shared_mntns, char **exec_path, err_t *err)
 {
   const struct spec *s = ctx->spec;
@@ -99,12 +141,14 @@ static int setup(const struct init_ctx *ctx, bool shared_mntns, char **exec_path
    * read our pid from stage1, so that our messages cannot overtake it. */
   if (sync_recv(ctx->sync_fd, SYNC_GO, NULL, err) < 0)
     return -1;
-  if (check_names(s, err) < 0)
+  if (check_names(s, err) < 0 || check_sysctl(s, err) < 0)
     return -1;
   if (s->linux_.has_personality && personality(s->linux_.personality) < 0)
     return err_sys(err, "linux.personality");
   if (ctx->console_fd < 0 && setsid() < 0)
     return err_sys(err, "setsid");
+  if ((ns_new_flags(&s->linux_) & CLONE_NEWNET) && loopback_up(err) < 0)
+    return -1;
   if (rootfs_prepare(&rc, err) < 0)
     return -1;
   /* prestart and createRuntime run in the runtime's namespaces: ask. */
@@ -116,6 +160,12 @@ static int setup(const struct init_ctx *ctx, bool shared_mntns, char **exec_path
     return -1;
   if (rootfs_pivot(&rc, err) < 0 || apply_sysctl(&s->linux_, err) < 0)
     return -1;
+  /* runc makes a missing process.cwd (an image's WORKDIR that is not in
+   * its layers); after pivot_root its symlinks resolve inside the root, and
+   * before root.readonly takes effect. */
+  struct stat cwd_st;
+  if (stat(s->process.cwd, &cwd_st) < 0 && errno == ENOENT && mkdir_p(s->process.cwd, 0755, err) < 0)
+    return err_context(err, "process.cwd");
   if (ctx->console_fd >= 0 &&
       console_setup(ctx->console_fd, s->process.console_height, s->process.console_width, 1, err) < 0)
     return -1;
@@ -172,7 +222,7 @@ void init_main(const struct init_ctx *ctx)
   _cleanup_json_ json_t *st = state_for_hooks(ctx, "running");
   if (hooks_run(ctx->spec, HOOK_START_CONTAINER, st, &err) < 0 ||
       process_exec(&ctx->spec->process, seccomp_late, -1, exec_path,
-                   true, &err) < 0) {
+                   true, ctx->listen_fds, &err) < 0) {
     fprintf(stderr, "isola-runtime: %s\n", err_msg(err));
     _exit(errno == ENOENT ? 127 : 126);
   }

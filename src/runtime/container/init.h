@@ -22,6 +22,7 @@ struct init_ctx {
   bool userns;
   bool no_pivot;
   int preserve_fds;
+  int listen_fds; /* create_opts.listen_fds */
   const int *idmap_fds; /* NULL, or one per mount (idmap.h) */
   /* The runtime's mount namespace (st_dev, st_ino of /proc/self/ns/mnt;
    * 0 when unknown): an init still in it shares the caller's mounts. */

@@ -202,24 +202,33 @@ out:
   return ret;
 }
 
+/* runc lists containers sorted by id (it reads the directory with
+ * os.ReadDir, which sorts); tools diff the listing, so do the same. */
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+  return strcmp((*a)->d_name, (*b)->d_name);
+}
+
 int container_list(const char *root, json_t **out, err_t *err)
 {
   *out = json_array();
-  _cleanup_closedir_ DIR *d = opendir(root);
-  if (!d)
+  struct dirent **names = NULL;
+  int n = scandir(root, &names, NULL, by_name);
+  if (n < 0)
     return errno == ENOENT ? 0 : err_sys(err, "cannot list `%s`", root);
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.')
-      continue;
-    struct container c;
-    if (container_load(root, e->d_name, &c, NULL) == 0) {
-      json_t *s = container_state_json(&c);
-      if (s)
-        json_array_append_new(*out, s);
+  for (int i = 0; i < n; i++) {
+    if (names[i]->d_name[0] != '.') {
+      struct container c;
+      if (container_load(root, names[i]->d_name, &c, NULL) == 0) {
+        json_t *s = container_state_json(&c);
+        if (s)
+          json_array_append_new(*out, s);
+      }
+      container_release(&c);
     }
-    container_release(&c);
+    free(names[i]);
   }
+  free(names);
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,58 @@ static const char *env_get(char **env, const char *name)
     if (!strncmp(*e, name, n) && (*e)[n] == '=')
       return *e + n + 1;
   return NULL;
+}
+
+/* The process's environment as runc completes it: HOME when process.env
+ * has none (the user's home in the container's /etc/passwd, or `/`: shells,
+ * git and pip rely on it), and for socket activation LISTEN_FDS with this
+ * process's own pid as LISTEN_PID (runc's "1" in a pid namespace).  Read in
+ * the container's root before anything is dropped; NULL on allocation
+ * failure, else an array whose entries from *ours on are ours (free_env). */
+static char **env_complete(const struct spec_process *p, int listen_fds, size_t *ours)
+{
+  _cleanup_free_ char *home = NULL;
+  bool want_home = !env_get(p->env, "HOME");
+  FILE *f = want_home ? fopen("/etc/passwd", "re") : NULL;
+  if (f) {
+    struct passwd *pw;
+    while ((pw = fgetpwent(f)))
+      if (pw->pw_uid == p->user.uid) {
+        home = pw->pw_dir && *pw->pw_dir ? strdup(pw->pw_dir) : NULL;
+        break;
+      }
+    fclose(f);
+  }
+  size_t n = 0;
+  while (p->env && p->env[n])
+    n++;
+  char **env = calloc(n + 4, sizeof(*env));
+  if (!env)
+    return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (listen_fds <= 0 || (strncmp(p->env[i], "LISTEN_FDS=", 11) && strncmp(p->env[i], "LISTEN_PID=", 11)))
+      env[k++] = p->env[i];
+  *ours = k;
+  bool ok = !want_home || asprintf(&env[k++], "HOME=%s", home ? home : "/") >= 0;
+  if (ok && listen_fds > 0)
+    ok = asprintf(&env[k++], "LISTEN_FDS=%d", listen_fds) >= 0 &&
+         asprintf(&env[k++], "LISTEN_PID=%d", (int)getpid()) >= 0;
+  if (!ok) {
+    env[k - 1] = NULL;
+    for (size_t i = *ours; env[i]; i++)
+      free(env[i]);
+    free(env);
+    return NULL;
+  }
+  return env;
+}
+
+static void free_env(char **env, size_t ours)
+{
+  for (size_t i = ours; env[i]; i++)
+    free(env[i]);
+  free(env);
 }
 
 static int check_exec(const char *path, const char *arg0, char **out, err_t *err)
@@ -175,8 +228,23 @@ static int set_user(const struct spec_user *u, bool setgroups_allowed, err_t *er
   return 0;
 }
 
+static int exec_as(const struct spec_process *p, const struct spec_seccomp *seccomp, int sync_fd,
+                   const char *exec_path, bool setgroups_allowed, char **env, err_t *err);
+
 int process_exec(const struct spec_process *p, const struct spec_seccomp *seccomp, int sync_fd,
-                 const char *exec_path, bool setgroups_allowed, err_t *err)
+                 const char *exec_path, bool setgroups_allowed, int listen_fds, err_t *err)
+{
+  size_t ours = 0;
+  char **env = env_complete(p, listen_fds, &ours);
+  if (!env)
+    return err_sys(err, "exec: cannot complete the environment");
+  int r = exec_as(p, seccomp, sync_fd, exec_path, setgroups_allowed, env, err);
+  free_env(env, ours);
+  return r;
+}
+
+static int exec_as(const struct spec_process *p, const struct spec_seccomp *seccomp, int sync_fd,
+                   const char *exec_path, bool setgroups_allowed, char **env, err_t *err)
 {
   uint64_t caps[SPEC_CAP_SETS];
   if (p->has_caps)
@@ -210,6 +278,6 @@ int process_exec(const struct spec_process *p, const struct spec_seccomp *seccom
     return err_sys(err, "cannot set process.noNewPrivileges");
   if (seccomp && p->no_new_privileges && seccomp_apply(seccomp, sync_fd, err) < 0)
     return -1;
-  execve(exec_path, p->args, p->env);
+  execve(exec_path, p->args, env);
   return err_sys(err, "exec: `%s`", p->args[0]);
 }

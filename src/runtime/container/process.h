@@ -24,9 +24,11 @@ void process_close_fds(int preserve_fds, int keep);
 
 /* User, groups, capabilities, no_new_privs, seccomp, cwd; then execve.
  * `sync_fd` carries a seccomp listener fd to the runtime (see
- * seccomp_apply).  Returns only on failure. */
+ * seccomp_apply).  The environment gains HOME when it has none (runc's)
+ * and, when listen_fds > 0, LISTEN_FDS and LISTEN_PID (sd_listen_fds(3)).
+ * Returns only on failure. */
 int process_exec(const struct spec_process *p, const struct spec_seccomp *seccomp, int sync_fd,
-                 const char *exec_path, bool setgroups_allowed, err_t *err);
+                 const char *exec_path, bool setgroups_allowed, int listen_fds, err_t *err);
 
 /* lsm.c: AppArmor profile and SELinux label for the next execve, where
  * the host has them (a warning otherwise). */

@@ -32,6 +32,18 @@ static unsigned long root_propagation(const char *s)
   return MS_SLAVE | MS_REC; /* runc's default: see host mounts, never leak ours */
 }
 
+/* While the root is built, mounts made under it must not reach the host:
+ * `shared` and `unbindable` are only given to the new `/` once it is built
+ * (binding an unbindable root fails, and pivot_root refuses a shared one),
+ * as crun does; the new root then is a peer group of its own. */
+static unsigned long setup_propagation(const char *s)
+{
+  unsigned long f = root_propagation(s);
+  if (f & (MS_SHARED | MS_UNBINDABLE))
+    return MS_PRIVATE | MS_REC;
+  return f | MS_REC;
+}
+
 static bool is_dir_source(const struct spec_mount *m)
 {
   struct stat st;
@@ -313,7 +325,7 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, err_t *err)
   const struct spec *s = ctx->spec;
   if (ctx->shared_mntns)
     return prepare_shared(ctx, err);
-  if (mount(NULL, "/", NULL, root_propagation(s->linux_.rootfs_propagation), NULL) < 0)
+  if (mount(NULL, "/", NULL, setup_propagation(s->linux_.rootfs_propagation), NULL) < 0)
     return err_sys(err, "cannot set the propagation of `/`");
   /* pivot_root needs the new root to be a mount point. */
   if (mount(ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -395,5 +407,10 @@ int rootfs_finish(const struct rootfs_ctx *ctx, err_t *err)
   if (ctx->spec->root_readonly &&
       mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
     return err_sys(err, "cannot make the root filesystem read-only (root.readonly)");
+  /* Last: masked and read-only paths are binds, which an unbindable tree
+   * refuses (EINVAL). */
+  const char *prop = l->rootfs_propagation;
+  if (prop && !ctx->shared_mntns && mount(NULL, "/", NULL, root_propagation(prop), NULL) < 0)
+    return err_sys(err, "linux.rootfsPropagation: cannot make `/` %s", prop);
   return 0;
 }

@@ -41,6 +41,7 @@ json_t *spec_default(bool rootless)
       " s:[{s:s,s:s,s:s},"
       "    {s:s,s:s,s:s,s:[s,s,s,s]},"
       "    {s:s,s:s,s:s,s:[s,s,s,s,s,s]},"
+      "    {s:s,s:s,s:s,s:[s,s,s,s,s]},"
       "    {s:s,s:s,s:s,s:[s,s,s]},"
       "    {s:s,s:s,s:s,s:[s,s,s,s]},"
       "    {s:s,s:s,s:s,s:[s,s,s,s]}],"
@@ -57,6 +58,8 @@ json_t *spec_default(bool rootless)
       "strictatime", "mode=755", "size=65536k",
       "destination", "/dev/pts", "type", "devpts", "source", "devpts", "options", "nosuid",
       "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5",
+      "destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid", "noexec",
+      "nodev", "mode=1777", "size=65536k",
       "destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue", "options", "nosuid",
       "noexec", "nodev",
       "destination", "/sys", "type", "sysfs", "source", "sysfs", "options", "nosuid", "noexec",

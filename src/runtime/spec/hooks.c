@@ -9,7 +9,7 @@
 static int parse_hook(const json_t *obj, const char *path, struct spec_hook *h, err_t *err)
 {
   static const char *const known[] = {"path", "args", "env", "timeout", NULL};
-  if (json_reject_unknown(obj, path, known, err) < 0 ||
+  if (sp_unknown(obj, path, known, err) < 0 ||
       json_get_string(obj, path, "path", true, &h->path, err) < 0)
     return -1;
   if (h->path[0] != '/')
@@ -38,7 +38,7 @@ static int parse_hook(const json_t *obj, const char *path, struct spec_hook *h, 
 
 int sp_parse_hooks(const json_t *obj, const char *path, struct spec *s, err_t *err)
 {
-  if (json_reject_unknown(obj, path, (const char *const *)spec_hook_names, err) < 0)
+  if (sp_unknown(obj, path, (const char *const *)spec_hook_names, err) < 0)
     return -1;
   for (int k = 0; k < HOOK_KINDS; k++) {
     json_t *arr;

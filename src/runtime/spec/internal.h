@@ -14,6 +14,12 @@ int sp_u32(const json_t *obj, const char *path, const char *key, bool required, 
 int sp_i64(const json_t *obj, const char *path, const char *key, int64_t *out, err_t *err);
 int sp_u64(const json_t *obj, const char *path, const char *key, uint64_t *out, err_t *err);
 
+/* Warn about each member of obj not in `known` (NULL-terminated) and go
+ * on: the OCI spec says a runtime MUST NOT fail on unknown properties, and
+ * runc and crun ignore them.  Always returns 0; err is kept so that it reads
+ * like the strict checks it sits among. */
+int sp_unknown(const json_t *obj, const char *path, const char *const *known, err_t *err);
+
 /* An object member that must be an array of objects: n and the array. */
 int sp_objects(const json_t *obj, const char *path, const char *key, json_t **arr, err_t *err);
 

@@ -33,7 +33,7 @@ static int parse_namespaces(const json_t *arr, const char *path, struct spec_lin
     _cleanup_free_ char *np = sp_idx(path, i);
     static const char *const known[] = {"type", "path", NULL};
     const char *type = NULL;
-    if (json_reject_unknown(ns, np, known, err) < 0 ||
+    if (sp_unknown(ns, np, known, err) < 0 ||
         json_get_string(ns, np, "type", true, &type, err) < 0 ||
         json_get_string(ns, np, "path", false, &l->namespaces[i].path, err) < 0)
       return -1;
@@ -71,7 +71,7 @@ static int parse_devices(const json_t *arr, const char *path, struct spec_linux 
     static const char *const known[] = {"path", "type", "major", "minor", "fileMode",
                                         "uid", "gid", NULL};
     const char *type = NULL;
-    if (json_reject_unknown(d, dp, known, err) < 0 ||
+    if (sp_unknown(d, dp, known, err) < 0 ||
         json_get_string(d, dp, "path", true, &dev->path, err) < 0 ||
         json_get_string(d, dp, "type", true, &type, err) < 0)
       return -1;
@@ -149,7 +149,7 @@ static int parse_personality(const json_t *obj, const char *path, struct spec_li
   _cleanup_free_ char *pp = sp_key(path, "personality");
   static const char *const known[] = {"domain", "flags", NULL};
   const char *domain = NULL;
-  if (json_reject_unknown(p, pp, known, err) < 0 ||
+  if (sp_unknown(p, pp, known, err) < 0 ||
       json_get_string(p, pp, "domain", true, &domain, err) < 0)
     return -1;
   if (!strcmp(domain, "LINUX"))
@@ -173,13 +173,13 @@ static int parse_time_offsets(const json_t *obj, const char *path, struct spec_l
   _cleanup_free_ char *tp = sp_key(path, "timeOffsets");
   static const char *const known[] = {"boottime", "monotonic", NULL};
   static const char *const kknown[] = {"secs", "nanosecs", NULL};
-  if (json_reject_unknown(t, tp, known, err) < 0)
+  if (sp_unknown(t, tp, known, err) < 0)
     return -1;
   json_t *b = json_object_get(t, "boottime"), *m = json_object_get(t, "monotonic");
   if (b) {
     _cleanup_free_ char *bp = sp_key(tp, "boottime");
     l->time_offsets.has_boottime = true;
-    if (json_reject_unknown(b, bp, kknown, err) < 0 ||
+    if (sp_unknown(b, bp, kknown, err) < 0 ||
         sp_i64(b, bp, "secs", &l->time_offsets.boottime_secs, err) < 0 ||
         json_get_int(b, bp, "nanosecs", false, 0, 999999999, &l->time_offsets.boottime_nanosecs,
                      err) < 0)
@@ -188,7 +188,7 @@ static int parse_time_offsets(const json_t *obj, const char *path, struct spec_l
   if (m) {
     _cleanup_free_ char *mp = sp_key(tp, "monotonic");
     l->time_offsets.has_monotonic = true;
-    if (json_reject_unknown(m, mp, kknown, err) < 0 ||
+    if (sp_unknown(m, mp, kknown, err) < 0 ||
         sp_i64(m, mp, "secs", &l->time_offsets.monotonic_secs, err) < 0 ||
         json_get_int(m, mp, "nanosecs", false, 0, 999999999,
                      &l->time_offsets.monotonic_nanosecs, err) < 0)
@@ -204,7 +204,7 @@ int sp_parse_linux(const json_t *obj, const char *path, struct spec_linux *l, er
       "resources", "rootfsPropagation", "seccomp", "sysctl", "maskedPaths", "readonlyPaths",
       "mountLabel", "intelRdt", "personality", "netDevices", "memoryPolicy", NULL};
   spec_resources_init(&l->resources);
-  if (json_reject_unknown(obj, path, known, err) < 0 ||
+  if (sp_unknown(obj, path, known, err) < 0 ||
       json_get_string(obj, path, "cgroupsPath", false, &l->cgroups_path, err) < 0 ||
       json_get_string(obj, path, "rootfsPropagation", false, &l->rootfs_propagation, err) < 0 ||
       json_get_string(obj, path, "mountLabel", false, &l->mount_label, err) < 0)

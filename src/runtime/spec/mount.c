@@ -114,7 +114,7 @@ static int parse_mount(const json_t *obj, const char *path, struct spec_mount *m
 {
   static const char *const known[] = {"destination", "type", "source", "options",
                                       "uidMappings", "gidMappings", NULL};
-  if (json_reject_unknown(obj, path, known, err) < 0 ||
+  if (sp_unknown(obj, path, known, err) < 0 ||
       json_get_string(obj, path, "destination", true, &m->destination, err) < 0 ||
       json_get_string(obj, path, "type", false, &m->type, err) < 0 ||
       json_get_string(obj, path, "source", false, &m->source, err) < 0)

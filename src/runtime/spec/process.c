@@ -4,12 +4,13 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "runtime/spec/internal.h"
 
 static int parse_user(const json_t *obj, const char *path, struct spec_user *u, err_t *err)
 {
   static const char *const known[] = {"uid", "gid", "umask", "additionalGids", "username", NULL};
-  if (json_reject_unknown(obj, path, known, err) < 0 ||
+  if (sp_unknown(obj, path, known, err) < 0 ||
       sp_u32(obj, path, "uid", true, &u->uid, err) < 0 ||
       sp_u32(obj, path, "gid", true, &u->gid, err) < 0 ||
       json_get_string(obj, path, "username", false, &u->username, err) < 0)
@@ -46,7 +47,7 @@ static int parse_caps(const json_t *obj, const char *path, uint64_t caps[SPEC_CA
                                                   "permitted", "ambient"};
   static const char *const known[] = {"bounding", "effective", "inheritable", "permitted",
                                       "ambient", NULL};
-  if (json_reject_unknown(obj, path, known, err) < 0)
+  if (sp_unknown(obj, path, known, err) < 0)
     return -1;
   for (int s = 0; s < SPEC_CAP_SETS; s++) {
     json_t *arr;
@@ -56,11 +57,17 @@ static int parse_caps(const json_t *obj, const char *path, uint64_t caps[SPEC_CA
     json_t *c;
     json_array_foreach(arr, i, c)
     {
-      int n = json_is_string(c) ? spec_cap_from_name(json_string_value(c)) : -1;
-      if (n < 0)
-        return err_make(err, EINVAL, "%s.%s[%zu]: unknown capability %s%s%s", path, sets[s], i,
-                        json_is_string(c) ? "`" : "", json_is_string(c) ? json_string_value(c) : "(not a string)",
-                        json_is_string(c) ? "`" : "");
+      if (!json_is_string(c))
+        return err_make(err, EINVAL, "%s.%s[%zu]: expected a capability name, got %s", path,
+                        sets[s], i, json_type_name(c));
+      int n = spec_cap_from_name(json_string_value(c));
+      if (n < 0) {
+        /* runc and crun ignore a name they (or this kernel) do not know,
+         * so that a config written for a newer kernel still runs. */
+        log_warn("%s.%s[%zu]: unknown capability `%s`, ignored", path, sets[s], i,
+                 json_string_value(c));
+        continue;
+      }
       caps[s] |= 1ULL << n;
     }
   }
@@ -82,7 +89,7 @@ static int parse_rlimits(const json_t *arr, const char *path, struct spec_proces
     const char *type = NULL;
     if (!json_is_object(r))
       return err_make(err, EINVAL, "%s: expected an object, got %s", rp, json_type_name(r));
-    if (json_reject_unknown(r, rp, known, err) < 0 ||
+    if (sp_unknown(r, rp, known, err) < 0 ||
         json_get_string(r, rp, "type", true, &type, err) < 0)
       return -1;
     int res = spec_rlimit_from_name(type);
@@ -109,7 +116,7 @@ int spec_parse_process(const json_t *obj, const char *path, struct spec_process 
   p->user.umask = -1;
   if (!json_is_object(obj))
     return err_make(err, EINVAL, "%s: expected an object, got %s", path, json_type_name(obj));
-  if (json_reject_unknown(obj, path, known, err) < 0 ||
+  if (sp_unknown(obj, path, known, err) < 0 ||
       json_get_bool(obj, path, "terminal", false, &p->terminal, err) < 0 ||
       json_get_string(obj, path, "cwd", true, &p->cwd, err) < 0 ||
       json_get_bool(obj, path, "noNewPrivileges", false, &p->no_new_privileges, err) < 0 ||
@@ -125,7 +132,7 @@ int spec_parse_process(const json_t *obj, const char *path, struct spec_process 
   if (v) {
     _cleanup_free_ char *cp = sp_key(path, "consoleSize");
     static const char *const cknown[] = {"height", "width", NULL};
-    if (json_reject_unknown(v, cp, cknown, err) < 0 ||
+    if (sp_unknown(v, cp, cknown, err) < 0 ||
         sp_u32(v, cp, "height", true, &p->console_height, err) < 0 ||
         sp_u32(v, cp, "width", true, &p->console_width, err) < 0)
       return -1;
@@ -145,10 +152,12 @@ int spec_parse_process(const json_t *obj, const char *path, struct spec_process 
   if (spec_strv(v, ep, &p->env, err) < 0)
     return -1;
 
-  if (json_get_object(obj, path, "user", true, &v, err) < 0)
+  /* Without `user` (a process.json for exec often has none), uid and gid
+   * 0, as with runc. */
+  if (json_get_object(obj, path, "user", false, &v, err) < 0)
     return -1;
   _cleanup_free_ char *up = sp_key(path, "user");
-  if (parse_user(v, up, &p->user, err) < 0)
+  if (v && parse_user(v, up, &p->user, err) < 0)
     return -1;
 
   if (json_get_object(obj, path, "capabilities", false, &v, err) < 0)

@@ -58,7 +58,7 @@ static int parse_memory(const json_t *o, const char *p, struct spec_resources *r
   static const char *const known[] = {"limit", "reservation", "swap", "kernel", "kernelTCP",
                                       "swappiness", "disableOOMKiller", "useHierarchy",
                                       "checkBeforeUpdate", NULL};
-  if (json_reject_unknown(o, p, known, err) < 0 || get_num(o, p, "limit", &r->memory.limit, err) < 0 ||
+  if (sp_unknown(o, p, known, err) < 0 || get_num(o, p, "limit", &r->memory.limit, err) < 0 ||
       get_num(o, p, "reservation", &r->memory.reservation, err) < 0 ||
       get_num(o, p, "swap", &r->memory.swap, err) < 0 ||
       get_num(o, p, "kernel", &r->memory.kernel, err) < 0 ||
@@ -84,7 +84,7 @@ static int parse_cpu(const json_t *o, const char *p, struct spec_resources *r, e
 {
   static const char *const known[] = {"shares", "quota", "burst", "period", "realtimeRuntime",
                                       "realtimePeriod", "cpus", "mems", "idle", NULL};
-  if (json_reject_unknown(o, p, known, err) < 0 || get_num(o, p, "shares", &r->cpu.shares, err) < 0 ||
+  if (sp_unknown(o, p, known, err) < 0 || get_num(o, p, "shares", &r->cpu.shares, err) < 0 ||
       get_num(o, p, "quota", &r->cpu.quota, err) < 0 ||
       get_num(o, p, "burst", &r->cpu.burst, err) < 0 ||
       get_num(o, p, "period", &r->cpu.period, err) < 0 ||
@@ -119,7 +119,7 @@ static int parse_device_rules(const json_t *arr, const char *p, struct spec_reso
     rule->major = rule->minor = -1;
     if (!json_is_object(d))
       return err_make(err, EINVAL, "%s: expected an object, got %s", dp, json_type_name(d));
-    if (json_reject_unknown(d, dp, known, err) < 0 ||
+    if (sp_unknown(d, dp, known, err) < 0 ||
         json_get_bool(d, dp, "allow", true, &rule->allow, err) < 0 ||
         json_get_string(d, dp, "type", false, &type, err) < 0 ||
         json_get_string(d, dp, "access", false, &access, err) < 0)
@@ -167,7 +167,7 @@ static int parse_dev_list(const json_t *o, const char *p, const char *key, bool 
       static const char *const known[] = {"major", "minor", "weight", "leafWeight", NULL};
       struct spec_weight_device *w = (struct spec_weight_device *)*out + i;
       int64_t weight = -1, leaf = -1;
-      if (json_reject_unknown(d, dp, known, err) < 0 ||
+      if (sp_unknown(d, dp, known, err) < 0 ||
           json_get_int(d, dp, "weight", false, 10, 1000, &weight, err) < 0 ||
           json_get_int(d, dp, "leafWeight", false, 10, 1000, &leaf, err) < 0)
         return -1;
@@ -176,7 +176,7 @@ static int parse_dev_list(const json_t *o, const char *p, const char *key, bool 
       static const char *const known[] = {"major", "minor", "rate", NULL};
       struct spec_throttle_device *t = (struct spec_throttle_device *)*out + i;
       int64_t rate = 0;
-      if (json_reject_unknown(d, dp, known, err) < 0 ||
+      if (sp_unknown(d, dp, known, err) < 0 ||
           json_get_int(d, dp, "rate", true, 0, INT64_MAX, &rate, err) < 0)
         return -1;
       *t = (struct spec_throttle_device){major, minor, (uint64_t)rate};
@@ -192,7 +192,7 @@ static int parse_blkio(const json_t *o, const char *p, struct spec_resources *r,
   static const char *const known[] = {"weight", "leafWeight", "weightDevice",
                                       "throttleReadBpsDevice", "throttleWriteBpsDevice",
                                       "throttleReadIOPSDevice", "throttleWriteIOPSDevice", NULL};
-  if (json_reject_unknown(o, p, known, err) < 0 ||
+  if (sp_unknown(o, p, known, err) < 0 ||
       json_get_int(o, p, "weight", false, 10, 1000, &r->blkio.weight, err) < 0 ||
       json_get_int(o, p, "leafWeight", false, 10, 1000, &r->blkio.leaf_weight, err) < 0 ||
       parse_dev_list(o, p, "weightDevice", true, (void **)&r->blkio.weight_devices,
@@ -218,7 +218,7 @@ static int parse_hugepages(const json_t *arr, const char *p, struct spec_resourc
     _cleanup_free_ char *hp = sp_idx(p, i);
     static const char *const known[] = {"pageSize", "limit", NULL};
     int64_t limit = 0;
-    if (json_reject_unknown(h, hp, known, err) < 0 ||
+    if (sp_unknown(h, hp, known, err) < 0 ||
         json_get_string(h, hp, "pageSize", true, &r->hugepages[i].page_size, err) < 0 ||
         json_get_int(h, hp, "limit", true, 0, INT64_MAX, &limit, err) < 0)
       return -1;
@@ -238,7 +238,7 @@ int spec_parse_resources(const json_t *obj, const char *p, struct spec_resources
   if (!json_is_object(obj))
     return err_make(err, EINVAL, "%s: expected an object, got %s", *p ? p : "resources",
                     json_type_name(obj));
-  if (json_reject_unknown(obj, p, known, err) < 0)
+  if (sp_unknown(obj, p, known, err) < 0)
     return -1;
   json_t *v;
 #define SUB(key, fn)                                                                             \
@@ -274,7 +274,7 @@ int spec_parse_resources(const json_t *obj, const char *p, struct spec_resources
   if (v) {
     _cleanup_free_ char *kp = sp_key(p, "pids");
     static const char *const pknown[] = {"limit", NULL};
-    if (json_reject_unknown(v, kp, pknown, err) < 0 ||
+    if (sp_unknown(v, kp, pknown, err) < 0 ||
         json_get_int(v, kp, "limit", true, -1, INT64_MAX, &r->pids_limit, err) < 0)
       return -1;
   }
@@ -283,7 +283,7 @@ int spec_parse_resources(const json_t *obj, const char *p, struct spec_resources
   if (v) {
     _cleanup_free_ char *kp = sp_key(p, "network");
     static const char *const nknown[] = {"classID", "priorities", NULL};
-    if (json_reject_unknown(v, kp, nknown, err) < 0 ||
+    if (sp_unknown(v, kp, nknown, err) < 0 ||
         json_get_int(v, kp, "classID", false, 0, UINT32_MAX, &r->net_class_id, err) < 0)
       return -1;
   }

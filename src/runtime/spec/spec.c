@@ -12,7 +12,7 @@ static int parse_root(const json_t *doc, struct spec *s, err_t *err)
   if (json_get_object(doc, "", "root", true, &root, err) < 0)
     return -1;
   static const char *const known[] = {"path", "readonly", NULL};
-  if (json_reject_unknown(root, "root", known, err) < 0 ||
+  if (sp_unknown(root, "root", known, err) < 0 ||
       json_get_string(root, "root", "path", true, &s->root_path, err) < 0 ||
       json_get_bool(root, "root", "readonly", false, &s->root_readonly, err) < 0)
     return -1;
@@ -33,7 +33,7 @@ int spec_parse(json_t *doc, const char *what, struct spec **out, err_t *err)
     return err_sys(err, "%s", what);
   s->json = json_incref(doc);
   json_t *v;
-  if (json_reject_unknown(doc, "", known, err) < 0 ||
+  if (sp_unknown(doc, "", known, err) < 0 ||
       json_get_string(doc, "", "ociVersion", true, &s->oci_version, err) < 0 ||
       parse_root(doc, s, err) < 0 ||
       json_get_string(doc, "", "hostname", false, &s->hostname, err) < 0 ||

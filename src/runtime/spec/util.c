@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "runtime/spec/internal.h"
 
 char *sp_key(const char *path, const char *key)
@@ -12,6 +13,22 @@ char *sp_key(const char *path, const char *key)
   if (asprintf(&s, "%s%s%s", path, *path ? "." : "", key) < 0)
     return NULL;
   return s;
+}
+
+int sp_unknown(const json_t *obj, const char *path, const char *const *known, err_t *err)
+{
+  (void)err;
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)obj, key, v)
+  {
+    bool ok = false;
+    for (const char *const *k = known; *k && !ok; k++)
+      ok = !strcmp(*k, key);
+    if (!ok)
+      log_warn("%s%s%s: unknown field, ignored (check its spelling)", path, *path ? "." : "", key);
+  }
+  return 0;
 }
 
 char *sp_idx(const char *path, size_t i)
@@ -115,7 +132,7 @@ int sp_parse_idmaps(const json_t *obj, const char *path, const char *key, struct
   {
     _cleanup_free_ char *p = sp_idx(kp, i);
     static const char *const known[] = {"containerID", "hostID", "size", NULL};
-    if (json_reject_unknown(m, p, known, err) < 0 ||
+    if (sp_unknown(m, p, known, err) < 0 ||
         sp_u32(m, p, "containerID", true, &(*out)[i].container_id, err) < 0 ||
         sp_u32(m, p, "hostID", true, &(*out)[i].host_id, err) < 0 ||
         sp_u32(m, p, "size", true, &(*out)[i].size, err) < 0)
