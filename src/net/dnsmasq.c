@@ -5,12 +5,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -163,15 +166,43 @@ int dnsmasq_sync(const char *dir, const json_t *net, err_t *err)
   return start(dir, net, err);
 }
 
+/* Waits up to `ms` for `pid` to exit: with its pidfd (readable once the
+ * process has exited), else by the pid file's owner, which is less exact. */
+static bool wait_exit(int pidfd, pid_t pid, const char *dir, int ms)
+{
+  if (pidfd >= 0) {
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    int r;
+    while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+      ;
+    return r > 0;
+  }
+  for (int i = 0; i < ms / 10 && dnsmasq_pid(dir) == pid; i++)
+    usleep(10000);
+  return dnsmasq_pid(dir) != pid;
+}
+
 void dnsmasq_stop(const char *dir)
 {
   pid_t pid = dnsmasq_pid(dir);
-  if (pid > 0) {
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 200 && dnsmasq_pid(dir) == pid; i++)
-      usleep(10000);
-    if (dnsmasq_pid(dir) == pid)
-      kill(pid, SIGKILL);
+  if (pid <= 0) {
+    remove_tree(dir);
+    return;
+  }
+  /* A dying dnsmasq's cmdline empties (its memory goes) well before it has
+   * exited (its files and sockets close later, in state D), so the pid
+   * file's owner vanishing does not mean it is gone: a caller that removes
+   * the network next, or a leak check, would still see it.  A pidfd, taken
+   * while the pid is still ours, tells when it has really exited. */
+  _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd >= 0 && dnsmasq_pid(dir) != pid) {
+    remove_tree(dir); /* it exited between the two looks */
+    return;
+  }
+  kill(pid, SIGTERM);
+  if (!wait_exit(pidfd, pid, dir, 2000)) {
+    kill(pid, SIGKILL); /* a stopped or stuck one; wait for it too */
+    wait_exit(pidfd, pid, dir, 5000);
   }
   remove_tree(dir);
 }

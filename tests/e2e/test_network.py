@@ -7,7 +7,9 @@ Each Engine runs in a network namespace of its own that plays "the host";
 a second namespace plays "outside" (198.51.100.0/24, TEST-NET-2, joined to
 the host by a veth).  Nothing leaves those namespaces."""
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -180,6 +182,25 @@ def test_network_lifecycle_leaves_nothing(eng):
     assert "isola0" in host(eng, ["ip", "link"]).stdout
     eng.ok("network", "rm", "isola")
     assert "isola" not in nft(eng)
+
+
+def test_network_rm_returns_once_its_dnsmasq_has_exited(eng):
+    """A dying dnsmasq loses its command line before it has exited; rm must
+    wait for the exit itself, or the next command (and the leak check)
+    still finds it, in state D."""
+    for i in range(10):
+        eng.ok("network", "create", "--subnet", f"10.78.{i}.0/24", f"dns{i}")
+        pid = json.loads(eng.ok("network", "inspect", f"dns{i}").stdout)[0]["DnsmasqPid"]
+        assert pid > 0
+        eng.ok("network", "rm", f"dns{i}")
+        assert not alive(pid), f"round {i}: dnsmasq {pid} still there after network rm"
+    # one that does not answer SIGTERM (stopped, or too slow on a busy
+    # machine) is killed, and rm still returns only once it has exited
+    eng.ok("network", "create", "--subnet", "10.78.10.0/24", "stuck")
+    pid = json.loads(eng.ok("network", "inspect", "stuck").stdout)[0]["DnsmasqPid"]
+    os.kill(pid, signal.SIGSTOP)
+    eng.ok("network", "rm", "stuck")
+    assert not alive(pid), f"a stopped dnsmasq {pid} still there after network rm"
 
 
 def test_overlapping_and_bad_networks_are_refused(eng):
