@@ -91,3 +91,22 @@ def test_leak_check_fails_a_test_that_changes_a_host_directory_mode(pytester):
     assert r.returncode != 0, r.stdout
     assert "host mode: /tmp 700" in r.stdout
     assert oct(os.stat("/tmp").st_mode & 0o7777) == "0o1777", "and it was put back"
+
+
+def test_a_second_e2e_run_waits_for_the_first(pytester):
+    """Two runs at once would each take the other's containers and dnsmasq
+    for leaks and kill them: a second run waits until the first has ended."""
+    pytester.makepyfile(test_inner="def test_nothing():\n    pass\n")
+    env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("ISOLA_E2E_LOCK_HELD", None)  # as a run started from another shell
+    p = subprocess.Popen(
+        ["/usr/bin/python3", "-m", "pytest", "-p", "harness.fixtures", "-p", "no:cacheprovider",
+         "-q", str(pytester.path)], cwd=pytester.path, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stderr.readline()
+        assert "waiting for another e2e run on this host to finish" in line, line
+        assert p.poll() is None  # still waiting: this run holds the lock
+    finally:
+        p.kill()
+        p.communicate()

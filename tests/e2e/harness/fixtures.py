@@ -10,8 +10,10 @@
   leak check      autouse: fails any test that leaves isola-named processes,
                   mounts, cgroups, links, network namespaces or nft tables
 """
+import fcntl
 import itertools
 import os
+import sys
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -166,6 +168,30 @@ def agent(isola, tmp_path):
     assert p.stdout.readline().strip() == "isola-init: ready"
     yield sock
     agent_proto.stop(p, sock)
+
+
+# The leak check is host-wide: it takes any isola-named process, mount or
+# link that appeared during a test as the test's, and removes it.  A second
+# e2e run at the same time would have its dnsmasq, monitors and containers
+# killed under it, so a run holds this lock from start to end; an inner run
+# (test_harness.py's, or one in a nested L1) inherits it through the
+# environment.
+E2E_LOCK = "/run/isola-e2e.lock"
+_e2e_lock_fd = None
+
+
+def pytest_configure(config):
+    global _e2e_lock_fd
+    if os.environ.get("ISOLA_E2E_LOCK_HELD") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    _e2e_lock_fd = os.open(E2E_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(_e2e_lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"e2e: waiting for another e2e run on this host to finish (it holds {E2E_LOCK})",
+              file=sys.stderr, flush=True)
+        fcntl.flock(_e2e_lock_fd, fcntl.LOCK_EX)
+    os.environ["ISOLA_E2E_LOCK_HELD"] = str(os.getpid())
 
 
 @pytest.fixture(autouse=True)
