@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "runtime/cgroup/apply.h"
 #include "runtime/cgroup/cgroup.h"
 
 static char root[] = "/tmp/isola-test-cg-XXXXXX";
