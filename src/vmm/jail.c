@@ -17,8 +17,8 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
-#include "runtime/cgroup/cgroup.h"
 #include "runtime/container/rootfs.h"
+#include "sys/cgroup/cgroup.h"
 #include "vmm/vm.h"
 
 int jail_add_cgroup(struct jail_config *j, const char *arg, err_t *err)

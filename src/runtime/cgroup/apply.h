@@ -7,8 +7,8 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "runtime/cgroup/cgroup.h"
 #include "runtime/spec/spec.h"
+#include "sys/cgroup/cgroup.h"
 
 /* Write the limits of `r`; on `update`, device rules only when `r` has some.
  * A "none" cgroup refuses any limit. */

@@ -15,7 +15,7 @@
 #include "common/cleanup.h"
 #include "common/copy.h"
 #include "common/file.h"
-#include "runtime/container/pathsafe.h"
+#include "sys/pathsafe.h"
 
 static unsigned long root_propagation(const char *s)
 {

@@ -9,7 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/file.h"
-#include "runtime/cgroup/cgroup.h"
+#include "sys/cgroup/cgroup.h"
 
 static void enable_all(const char *dir)
 {

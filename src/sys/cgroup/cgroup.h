@@ -1,8 +1,8 @@
 /* A container's control group, in whichever layout the host has: v1 (one
  * hierarchy per controller), v2 (unified) or hybrid (v1 controllers plus a
  * cgroup2 mount at <root>/unified, as on our development hosts). */
-#ifndef ISOLA_RUNTIME_CGROUP_H
-#define ISOLA_RUNTIME_CGROUP_H
+#ifndef ISOLA_SYS_CGROUP_CGROUP_H
+#define ISOLA_SYS_CGROUP_CGROUP_H
 
 #include <jansson.h>
 #include <stdbool.h>

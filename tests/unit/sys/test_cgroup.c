@@ -14,7 +14,7 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "runtime/cgroup/apply.h"
-#include "runtime/cgroup/cgroup.h"
+#include "sys/cgroup/cgroup.h"
 
 static char root[] = "/tmp/isola-test-cg-XXXXXX";
 

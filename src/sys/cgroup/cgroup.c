@@ -1,6 +1,6 @@
 /* Finding the hierarchies, creating a cgroup, moving a process in and
  * freezing it (its subtree: tree.c; delegating v2 controllers: delegate.c). */
-#include "runtime/cgroup/cgroup.h"
+#include "sys/cgroup/cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
