@@ -1,6 +1,8 @@
-/* A container's control group, in whichever layout the host has: v1 (one
- * hierarchy per controller), v2 (unified) or hybrid (v1 controllers plus a
- * cgroup2 mount at <root>/unified, as on our development hosts). */
+/* A control group (a container's, or a jailed VMM's), in whichever layout
+ * the host has: v1 (one hierarchy per controller), v2 (unified) or hybrid (v1
+ * controllers plus a cgroup2 mount at <root>/unified, as on our development
+ * hosts).  Writing an OCI config's limits to it is the runtime's
+ * (runtime/cgroup/apply.h). */
 #ifndef ISOLA_SYS_CGROUP_CGROUP_H
 #define ISOLA_SYS_CGROUP_CGROUP_H
 
