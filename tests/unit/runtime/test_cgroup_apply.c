@@ -9,41 +9,11 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "runtime/cgroup/apply.h"
+#include "tests/unit/sys/cgroupfs.h"
 
-static char root[] = "/tmp/isola-test-cga-XXXXXX";
+static char *const root = cgroupfs_root;
 
-static void touch(const char *dir, const char *file, const char *content)
-{
-  _cleanup_free_ char *p = path_join(dir, file);
-  FILE *f = fopen(p, "w");
-  cr_assert_not_null(f, "%s", p);
-  fputs(content, f);
-  fclose(f);
-}
-
-static char *slurp(const char *dir, const char *file)
-{
-  _cleanup_free_ char *p = path_join(dir, file);
-  char *buf = NULL;
-  cr_assert_eq(file_read_all(p, 4096, &buf, NULL, NULL), 0, "%s", p);
-  return buf;
-}
-
-static void setup(void)
-{
-  cr_assert_not_null(mkdtemp(root));
-  touch(root, "cgroup.controllers", "cpu memory pids io\n");
-  touch(root, "cgroup.subtree_control", "");
-}
-
-static void teardown(void)
-{
-  char cmd[128];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-  cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(cgroup_apply, .init = setup, .fini = teardown);
+TestSuite(cgroup_apply, .init = cgroupfs_setup, .fini = cgroupfs_teardown);
 
 static void make_files(const char *dir)
 {
@@ -52,7 +22,7 @@ static void make_files(const char *dir)
                                       "hugetlb.2MB.max", "memory.high", NULL};
   cr_assert_eq(mkdir_p(dir, 0755, NULL), 0);
   for (const char *const *f = files; *f; f++)
-    touch(dir, *f, "");
+    cgroupfs_put(dir, *f, "");
 }
 
 Test(cgroup_apply, resources_map_to_v2_files_and_units)
@@ -80,7 +50,7 @@ Test(cgroup_apply, resources_map_to_v2_files_and_units)
       {"memory.high", "50000000"},
   };
   for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
-    _cleanup_free_ char *got = slurp(dir, expect[i][0]);
+    _cleanup_free_ char *got = cgroupfs_read(dir, expect[i][0]);
     cr_assert_str_eq(got, expect[i][1], "%s: got `%s`, want `%s`", expect[i][0], got, expect[i][1]);
   }
   spec_resources_release(&r);

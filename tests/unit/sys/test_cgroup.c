@@ -14,41 +14,11 @@
 #include "common/cleanup.h"
 #include "common/file.h"
 #include "sys/cgroup/cgroup.h"
+#include "tests/unit/sys/cgroupfs.h"
 
-static char root[] = "/tmp/isola-test-cg-XXXXXX";
+static char *const root = cgroupfs_root;
 
-static void touch(const char *dir, const char *file, const char *content)
-{
-  _cleanup_free_ char *p = path_join(dir, file);
-  FILE *f = fopen(p, "w");
-  cr_assert_not_null(f, "%s", p);
-  fputs(content, f);
-  fclose(f);
-}
-
-static char *slurp(const char *dir, const char *file)
-{
-  _cleanup_free_ char *p = path_join(dir, file);
-  char *buf = NULL;
-  cr_assert_eq(file_read_all(p, 4096, &buf, NULL, NULL), 0, "%s", p);
-  return buf;
-}
-
-static void setup(void)
-{
-  cr_assert_not_null(mkdtemp(root));
-  touch(root, "cgroup.controllers", "cpu memory pids io\n");
-  touch(root, "cgroup.subtree_control", "");
-}
-
-static void teardown(void)
-{
-  char cmd[128];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-  cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(cgroup_v2, .init = setup, .fini = teardown);
+TestSuite(cgroup_v2, .init = cgroupfs_setup, .fini = cgroupfs_teardown);
 
 Test(cgroup_v2, scratch_tree_is_detected_as_v2)
 {
@@ -79,7 +49,7 @@ Test(cgroup_v2, controllers_are_delegated_down_every_level)
   cr_assert_eq(cgroup_v2_enable_controllers(root, "/isola/c1", &e), 0, "%s", err_msg(e));
   /* The root delegated to /isola; /isola exists now (its own files are
    * made by the kernel on a real cgroupfs, so it has none here). */
-  _cleanup_free_ char *top = slurp(root, "cgroup.subtree_control");
+  _cleanup_free_ char *top = cgroupfs_read(root, "cgroup.subtree_control");
   cr_assert_str_eq(top, "+io"); /* one write per controller: the last stays in a plain file */
   struct stat st;
   _cleanup_free_ char *mid = path_join(root, "isola");
@@ -108,7 +78,7 @@ static void mkcg(const char *rel, const char *procs)
   _cleanup_free_ char *dir = path_join(root, rel);
   cr_assert_eq(mkdir_p(dir, 0755, NULL), 0, "%s", dir);
   if (procs)
-    touch(dir, "cgroup.procs", procs);
+    cgroupfs_put(dir, "cgroup.procs", procs);
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -164,12 +134,12 @@ Test(cgroup_v2, a_cgroup_in_use_or_frozen_is_refused_for_a_new_container)
   cr_assert_not_null(strstr(err_msg(e), "not empty: 1 process"), "%s", err_msg(e));
   err_free(&e);
   mkcg("isola/c/sub", "");
-  touch(cg.unified_dir, "cgroup.freeze", "1\n");
+  cgroupfs_put(cg.unified_dir, "cgroup.freeze", "1\n");
   cr_assert_eq(cgroup_check_unused(&cg, &e), -1);
   cr_assert_not_null(strstr(err_msg(e), "is frozen"), "%s", err_msg(e));
   cr_assert_not_null(strstr(err_msg(e), "cgroup.freeze"), "%s", err_msg(e));
   err_free(&e);
-  touch(cg.unified_dir, "cgroup.freeze", "0\n");
+  cgroupfs_put(cg.unified_dir, "cgroup.freeze", "0\n");
   cr_assert_eq(cgroup_check_unused(&cg, &e), 0, "%s", err_msg(e));
   cgroup_close(&cg);
 }
@@ -184,9 +154,9 @@ Test(cgroup_v2, create_makes_every_level_and_enter_writes_the_pid)
   cr_assert_eq(stat(cg.unified_dir, &st), 0, "%s", cg.unified_dir);
   cr_assert(S_ISDIR(st.st_mode));
   /* The kernel makes cgroup.procs in a real cgroup; the scratch tree needs it. */
-  touch(cg.unified_dir, "cgroup.procs", "");
+  cgroupfs_put(cg.unified_dir, "cgroup.procs", "");
   cr_assert_eq(cgroup_enter(&cg, 4321, &e), 0, "%s", err_msg(e));
-  _cleanup_free_ char *procs = slurp(cg.unified_dir, "cgroup.procs");
+  _cleanup_free_ char *procs = cgroupfs_read(cg.unified_dir, "cgroup.procs");
   cr_assert_str_eq(procs, "4321");
   cgroup_close(&cg);
 }
