@@ -17,8 +17,8 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
-#include "runtime/cgroup/cgroup.h"
-#include "runtime/container/rootfs.h"
+#include "sys/cgroup/cgroup.h"
+#include "sys/mntns.h"
 #include "vmm/vm.h"
 
 int jail_add_cgroup(struct jail_config *j, const char *arg, err_t *err)
@@ -95,15 +95,13 @@ static int make_dev(const char *path, unsigned maj, unsigned min, const struct j
   return 0;
 }
 
-/* `dir` is absolute (rootfs_pivot enters it by name). */
+/* `dir` is absolute (mntns_pivot_root enters it by name). */
 static int enter_root(const struct jail_config *j, const char *dir, err_t *err)
 {
-  if (unshare(CLONE_NEWNS) < 0)
-    return err_sys(err, "cannot make the jail's mount namespace");
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-    return err_sys(err, "cannot make the mounts private");
-  if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-    return err_sys(err, "cannot bind-mount the jail `%s`", dir);
+  if (mntns_unshare_private(err) < 0)
+    return err_context(err, "jail `%s`", dir);
+  if (mntns_bind_self(dir, err) < 0)
+    return err_context(err, "jail `%s`", dir);
   if (chdir(dir) < 0)
     return err_sys(err, "cannot enter the jail `%s`", dir);
   if (mkdir("dev", 0755) < 0 && errno != EEXIST)
@@ -115,7 +113,7 @@ static int enter_root(const struct jail_config *j, const char *dir, err_t *err)
     return err_sys(err, "cannot make the jail's /dev/net");
   if (make_dev("dev/kvm", 10, 232, j, err) < 0 || make_dev("dev/net/tun", 10, 200, j, err) < 0)
     return -1;
-  return rootfs_pivot(&(struct rootfs_ctx){.rootfs = dir}, err); /* as a container's root */
+  return mntns_pivot_root(dir, err); /* as a container's root */
 }
 
 static int drop(const struct jail_config *j, err_t *err)

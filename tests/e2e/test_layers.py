@@ -33,15 +33,21 @@ def test_layers_name_file_and_line_of_a_sibling_or_higher_include(tmp_path):
     assert ":1:" not in r.stderr  # generated headers and system headers are fine
 
 
-def test_layers_allow_the_listed_jail_includes_only(tmp_path):
+def test_layers_refuse_the_vmm_jail_including_the_runtime(tmp_path):
+    # The jail once borrowed the runtime's cgroup and pivot_root code; both are
+    # in src/sys now, and the VMM must not reach into the runtime again.
     top = _tree(tmp_path, {
-        "src/vmm/jail.c": '#include "runtime/cgroup/cgroup.h"\n#include "runtime/container/rootfs.h"\n'
-                          '#include "runtime/spec/spec.h"\n',
+        "src/vmm/jail.c": '#include "sys/cgroup/cgroup.h"\n#include "sys/mntns.h"\n'
+                          '#include "runtime/cgroup/apply.h"\n#include "runtime/container/rootfs.h"\n',
+        "src/sys/mntns.c": '#include "common/err.h"\n#include "runtime/spec/spec.h"\n',
     })
     r = run([LAYERS, top], timeout=60)
     assert r.returncode == 1
-    assert 'src/vmm/jail.c:3: vmm includes "runtime/spec/spec.h"' in r.stderr, r.stderr
+    assert 'src/vmm/jail.c:3: vmm includes "runtime/cgroup/apply.h" of a sibling (runtime)' in r.stderr, r.stderr
+    assert 'src/vmm/jail.c:4: vmm includes "runtime/container/rootfs.h" of a sibling (runtime)' in r.stderr, r.stderr
+    assert 'src/sys/mntns.c:2: sys includes "runtime/spec/spec.h" of a higher layer (runtime)' in r.stderr, r.stderr
     assert "jail.c:1:" not in r.stderr and "jail.c:2:" not in r.stderr, r.stderr
+    assert "mntns.c:1:" not in r.stderr, r.stderr
 
 
 def test_layers_refuse_an_engine_cycle_and_a_library_including_the_cli(tmp_path):

@@ -18,7 +18,7 @@
 #include "engine/cli/commands.h"
 #include "engine/container/ctr.h"
 #include "engine/engine.h"
-#include "runtime/container/pathsafe.h"
+#include "sys/pathsafe.h"
 
 /* "CTR:PATH" → container and path; NULL for a host path. */
 static char *split_ref(const char *arg, const char **path)

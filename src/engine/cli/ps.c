@@ -22,7 +22,7 @@
 #include "engine/container/ctr.h"
 #include "engine/container/ports.h"
 #include "engine/engine.h"
-#include "runtime/container/pathsafe.h"
+#include "sys/pathsafe.h"
 
 /* Seconds since the epoch of a record's time (0 when absent). */
 static double unix_time(const char *s)

@@ -21,8 +21,8 @@
 #include "engine/container/netctr.h"
 #include "engine/container/systemd.h"
 #include "engine/volume/volume.h"
-#include "runtime/container/pathsafe.h"
 #include "runtime/spec/default.h"
+#include "sys/pathsafe.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -11,7 +11,7 @@
 
 #include "common/cleanup.h"
 #include "engine/container/ctr.h"
-#include "runtime/container/pathsafe.h"
+#include "sys/pathsafe.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 

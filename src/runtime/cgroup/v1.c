@@ -7,7 +7,7 @@
 
 #include "common/cleanup.h"
 #include "common/file.h"
-#include "runtime/cgroup/cgroup.h"
+#include "runtime/cgroup/apply.h"
 #include "runtime/cgroup/devices.h"
 
 static int put_i64(const char *dir, const char *file, int64_t v, err_t *err)

@@ -23,7 +23,7 @@
 #include "common/json.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "runtime/cgroup/cgroup.h"
+#include "runtime/cgroup/apply.h"
 #include "runtime/container/console.h"
 #include "runtime/container/container.h"
 #include "runtime/container/hooks.h"

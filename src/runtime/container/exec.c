@@ -13,7 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/file.h"
-#include "runtime/cgroup/cgroup.h"
+#include "sys/cgroup/cgroup.h"
 #include "runtime/container/console.h"
 #include "runtime/container/ttyproxy.h"
 #include "runtime/container/container.h"

@@ -17,11 +17,11 @@
 #include "runtime/container/hooks.h"
 #include "runtime/container/loopback.h"
 #include "runtime/container/namespaces.h"
-#include "runtime/container/pathsafe.h"
 #include "runtime/container/process.h"
 #include "runtime/container/rootfs.h"
 #include "runtime/container/state.h"
 #include "runtime/container/sync.h"
+#include "sys/pathsafe.h"
 
 static json_t *state_for_hooks(const struct init_ctx *ctx, const char *status)
 {

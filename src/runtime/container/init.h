@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "runtime/cgroup/cgroup.h"
 #include "runtime/spec/spec.h"
+#include "sys/cgroup/cgroup.h"
 
 struct init_ctx {
   const struct spec *spec;

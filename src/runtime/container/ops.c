@@ -15,7 +15,7 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "runtime/cgroup/cgroup.h"
+#include "runtime/cgroup/apply.h"
 #include "runtime/container/container.h"
 #include "runtime/container/hooks.h"
 #include "runtime/container/state.h"

@@ -8,14 +8,14 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/copy.h"
 #include "common/file.h"
-#include "runtime/container/pathsafe.h"
+#include "sys/mntns.h"
+#include "sys/pathsafe.h"
 
 static unsigned long root_propagation(const char *s)
 {
@@ -357,17 +357,7 @@ int rootfs_pivot(const struct rootfs_ctx *ctx, err_t *err)
       return err_sys(err, "cannot chroot into the root filesystem");
     return chdir("/") < 0 ? err_sys(err, "chdir /") : 0;
   }
-  /* pivot_root(".", ".") stacks the old root under the new one, then
-   * unmounting "." drops it: no temporary directory is needed. */
-  if (syscall(SYS_pivot_root, ".", ".") < 0)
-    return err_sys(err, "cannot pivot_root into `%s`", ctx->rootfs);
-  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-    return err_sys(err, "cannot make the old root a slave");
-  if (umount2(".", MNT_DETACH) < 0)
-    return err_sys(err, "cannot detach the old root");
-  if (chdir("/") < 0)
-    return err_sys(err, "chdir /");
-  return 0;
+  return mntns_pivot_root(ctx->rootfs, err);
 }
 
 static int mask_path(const char *path, err_t *err)

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 
 #include "common/err.h"
-#include "runtime/cgroup/cgroup.h"
 #include "runtime/spec/spec.h"
+#include "sys/cgroup/cgroup.h"
 
 struct rootfs_ctx {
   const struct spec *spec;

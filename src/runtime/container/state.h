@@ -11,7 +11,7 @@
 
 #include "common/err.h"
 #include "common/procstat.h"
-#include "runtime/cgroup/cgroup.h"
+#include "sys/cgroup/cgroup.h"
 
 struct container {
   char *id;

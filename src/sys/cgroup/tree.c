@@ -2,7 +2,7 @@
  * inside it) made below its own are part of it.  cgroup.procs lists only a
  * cgroup's own members, and a cgroup with children cannot be removed, so
  * listing, killing and removing all walk the whole subtree. */
-#include "runtime/cgroup/cgroup.h"
+#include "sys/cgroup/cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>

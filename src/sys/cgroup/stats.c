@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
-#include "runtime/cgroup/cgroup.h"
+#include "sys/cgroup/cgroup.h"
 
 static json_int_t read_num(const char *dir, const char *file)
 {

@@ -1,4 +1,4 @@
-#include "runtime/container/pathsafe.h"
+#include "sys/pathsafe.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,6 @@
-/* cgroup v2 logic against a scratch directory laid out like cgroupfs (the
- * development hosts have v1 controllers, so v2 cannot run there for real). */
+/* The host cgroup mechanism (sys/cgroup) against a scratch directory laid out
+ * like cgroupfs (the development hosts have v1 controllers, so v2 cannot run
+ * there for real).  Writing an OCI spec's resources: runtime/test_cgroup_apply.c. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,43 +13,12 @@
 
 #include "common/cleanup.h"
 #include "common/file.h"
-#include "common/json.h"
-#include "runtime/cgroup/cgroup.h"
+#include "sys/cgroup/cgroup.h"
+#include "tests/unit/sys/cgroupfs.h"
 
-static char root[] = "/tmp/isola-test-cg-XXXXXX";
+static char *const root = cgroupfs_root;
 
-static void touch(const char *dir, const char *file, const char *content)
-{
-  _cleanup_free_ char *p = path_join(dir, file);
-  FILE *f = fopen(p, "w");
-  cr_assert_not_null(f, "%s", p);
-  fputs(content, f);
-  fclose(f);
-}
-
-static char *slurp(const char *dir, const char *file)
-{
-  _cleanup_free_ char *p = path_join(dir, file);
-  char *buf = NULL;
-  cr_assert_eq(file_read_all(p, 4096, &buf, NULL, NULL), 0, "%s", p);
-  return buf;
-}
-
-static void setup(void)
-{
-  cr_assert_not_null(mkdtemp(root));
-  touch(root, "cgroup.controllers", "cpu memory pids io\n");
-  touch(root, "cgroup.subtree_control", "");
-}
-
-static void teardown(void)
-{
-  char cmd[128];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-  cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(cgroup_v2, .init = setup, .fini = teardown);
+TestSuite(cgroup_v2, .init = cgroupfs_setup, .fini = cgroupfs_teardown);
 
 Test(cgroup_v2, scratch_tree_is_detected_as_v2)
 {
@@ -79,74 +49,12 @@ Test(cgroup_v2, controllers_are_delegated_down_every_level)
   cr_assert_eq(cgroup_v2_enable_controllers(root, "/isola/c1", &e), 0, "%s", err_msg(e));
   /* The root delegated to /isola; /isola exists now (its own files are
    * made by the kernel on a real cgroupfs, so it has none here). */
-  _cleanup_free_ char *top = slurp(root, "cgroup.subtree_control");
+  _cleanup_free_ char *top = cgroupfs_read(root, "cgroup.subtree_control");
   cr_assert_str_eq(top, "+io"); /* one write per controller: the last stays in a plain file */
   struct stat st;
   _cleanup_free_ char *mid = path_join(root, "isola");
   cr_assert_eq(stat(mid, &st), 0);
   cr_assert(S_ISDIR(st.st_mode));
-}
-
-static void make_files(const char *dir)
-{
-  static const char *const files[] = {"memory.max", "memory.low", "memory.swap.max", "pids.max",
-                                      "cpu.weight", "cpu.max", "cpuset.cpus", "io.weight",
-                                      "hugetlb.2MB.max", "memory.high", NULL};
-  cr_assert_eq(mkdir_p(dir, 0755, NULL), 0);
-  for (const char *const *f = files; *f; f++)
-    touch(dir, *f, "");
-}
-
-Test(cgroup_v2, resources_map_to_v2_files_and_units)
-{
-  _cleanup_free_ char *dir = path_join(root, "isola/c2");
-  make_files(dir);
-  struct spec_resources r;
-  spec_resources_init(&r);
-  _cleanup_json_ json_t *doc = json_loads(
-      "{\"memory\":{\"limit\":67108864,\"swap\":100663296,\"reservation\":1048576},"
-      "\"pids\":{\"limit\":-1},\"cpu\":{\"shares\":1024,\"quota\":50000,\"period\":100000,"
-      "\"cpus\":\"0-1\"},\"blockIO\":{\"weight\":500},"
-      "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
-      "\"unified\":{\"memory.high\":\"50000000\"}}",
-      0, NULL);
-  _cleanup_err_ err_t e = NULL;
-  cr_assert_eq(spec_parse_resources(doc, "resources", &r, &e), 0, "%s", err_msg(e));
-  cr_assert_eq(cgroup_v2_apply(dir, &r, &e), 0, "%s", err_msg(e));
-  const char *expect[][2] = {
-      {"memory.max", "67108864"},   {"memory.low", "1048576"},
-      {"memory.swap.max", "33554432"}, /* v1 swap is memory+swap; v2 is swap alone */
-      {"pids.max", "max"},          {"cpu.weight", "39"},
-      {"cpu.max", "50000 100000"},  {"cpuset.cpus", "0-1"},
-      {"io.weight", "default 4950"}, {"hugetlb.2MB.max", "4194304"},
-      {"memory.high", "50000000"},
-  };
-  for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
-    _cleanup_free_ char *got = slurp(dir, expect[i][0]);
-    cr_assert_str_eq(got, expect[i][1], "%s: got `%s`, want `%s`", expect[i][0], got, expect[i][1]);
-  }
-  spec_resources_release(&r);
-}
-
-Test(cgroup_v2, a_missing_controller_file_is_an_error_naming_it)
-{
-  _cleanup_free_ char *dir = path_join(root, "isola/c3");
-  cr_assert_eq(mkdir_p(dir, 0755, NULL), 0);
-  struct spec_resources r;
-  spec_resources_init(&r);
-  r.pids_limit = 10;
-  _cleanup_err_ err_t e = NULL;
-  cr_assert_eq(cgroup_v2_apply(dir, &r, &e), -1);
-  cr_assert_not_null(strstr(err_msg(e), "pids.max"), "%s", err_msg(e));
-}
-
-Test(cgroup_v2, unit_conversions_match_runc)
-{
-  cr_assert_eq(cgroup_shares_to_weight(2), 1);
-  cr_assert_eq(cgroup_shares_to_weight(1024), 39);
-  cr_assert_eq(cgroup_shares_to_weight(262144), 10000);
-  cr_assert_eq(cgroup_blkio_to_io_weight(10), 1);
-  cr_assert_eq(cgroup_blkio_to_io_weight(1000), 10000);
 }
 
 /* wait_gone() and cgroup_kill() pass no error object: a cgroup whose
@@ -170,7 +78,7 @@ static void mkcg(const char *rel, const char *procs)
   _cleanup_free_ char *dir = path_join(root, rel);
   cr_assert_eq(mkdir_p(dir, 0755, NULL), 0, "%s", dir);
   if (procs)
-    touch(dir, "cgroup.procs", procs);
+    cgroupfs_put(dir, "cgroup.procs", procs);
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -226,12 +134,54 @@ Test(cgroup_v2, a_cgroup_in_use_or_frozen_is_refused_for_a_new_container)
   cr_assert_not_null(strstr(err_msg(e), "not empty: 1 process"), "%s", err_msg(e));
   err_free(&e);
   mkcg("isola/c/sub", "");
-  touch(cg.unified_dir, "cgroup.freeze", "1\n");
+  cgroupfs_put(cg.unified_dir, "cgroup.freeze", "1\n");
   cr_assert_eq(cgroup_check_unused(&cg, &e), -1);
   cr_assert_not_null(strstr(err_msg(e), "is frozen"), "%s", err_msg(e));
   cr_assert_not_null(strstr(err_msg(e), "cgroup.freeze"), "%s", err_msg(e));
   err_free(&e);
-  touch(cg.unified_dir, "cgroup.freeze", "0\n");
+  cgroupfs_put(cg.unified_dir, "cgroup.freeze", "0\n");
   cr_assert_eq(cgroup_check_unused(&cg, &e), 0, "%s", err_msg(e));
   cgroup_close(&cg);
+}
+
+Test(cgroup_v2, create_makes_every_level_and_enter_writes_the_pid)
+{
+  struct cgroup cg;
+  _cleanup_err_ err_t e = NULL;
+  cr_assert_eq(cgroup_open(root, "/isola/vmm-a/inner", &cg, &e), 0, "%s", err_msg(e));
+  cr_assert_eq(cgroup_create(&cg, &e), 0, "%s", err_msg(e));
+  struct stat st;
+  cr_assert_eq(stat(cg.unified_dir, &st), 0, "%s", cg.unified_dir);
+  cr_assert(S_ISDIR(st.st_mode));
+  /* The kernel makes cgroup.procs in a real cgroup; the scratch tree needs it. */
+  cgroupfs_put(cg.unified_dir, "cgroup.procs", "");
+  cr_assert_eq(cgroup_enter(&cg, 4321, &e), 0, "%s", err_msg(e));
+  _cleanup_free_ char *procs = cgroupfs_read(cg.unified_dir, "cgroup.procs");
+  cr_assert_str_eq(procs, "4321");
+  cgroup_close(&cg);
+}
+
+Test(cgroup_v2, writing_a_file_the_controller_lacks_names_it)
+{
+  _cleanup_err_ err_t e = NULL;
+  cr_assert_eq(cgroup_write(root, "memory.max", "1", &e), -1);
+  cr_assert_eq(err_errnum(e), ENOENT);
+  cr_assert_not_null(strstr(err_msg(e), "memory.max"), "%s", err_msg(e));
+  cr_assert_not_null(strstr(err_msg(e), "controller enabled"), "%s", err_msg(e));
+}
+
+/* v1 hierarchies mounted together ("cpu,cpuacct") answer for each of their
+ * controllers, and only for whole names. */
+Test(cgroup_v1, a_controller_is_found_in_a_joined_hierarchy_by_whole_name)
+{
+  char n0[] = "cpu,cpuacct", n1[] = "memory", n2[] = "name=systemd";
+  char d0[] = "/cg/cpu", d1[] = "/cg/memory", d2[] = "/cg/systemd";
+  struct cgroup cg = {.mode = CGROUP_V1, .n_v1 = 3, .v1_names = {n0, n1, n2}, .v1_dirs = {d0, d1, d2}};
+  cr_assert_str_eq(cgroup_v1_dir(&cg, "cpu"), "/cg/cpu");
+  cr_assert_str_eq(cgroup_v1_dir(&cg, "cpuacct"), "/cg/cpu");
+  cr_assert_str_eq(cgroup_v1_dir(&cg, "memory"), "/cg/memory");
+  cr_assert_null(cgroup_v1_dir(&cg, "acct"));
+  cr_assert_null(cgroup_v1_dir(&cg, "mem"));
+  cr_assert_null(cgroup_v1_dir(&cg, "systemd"));
+  cr_assert_null(cgroup_v1_dir(&cg, "freezer"));
 }

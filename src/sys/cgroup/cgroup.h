@@ -1,15 +1,16 @@
-/* A container's control group, in whichever layout the host has: v1 (one
- * hierarchy per controller), v2 (unified) or hybrid (v1 controllers plus a
- * cgroup2 mount at <root>/unified, as on our development hosts). */
-#ifndef ISOLA_RUNTIME_CGROUP_H
-#define ISOLA_RUNTIME_CGROUP_H
+/* A control group (a container's, or a jailed VMM's), in whichever layout
+ * the host has: v1 (one hierarchy per controller), v2 (unified) or hybrid (v1
+ * controllers plus a cgroup2 mount at <root>/unified, as on our development
+ * hosts).  Writing an OCI config's limits to it is the runtime's
+ * (runtime/cgroup/apply.h). */
+#ifndef ISOLA_SYS_CGROUP_CGROUP_H
+#define ISOLA_SYS_CGROUP_CGROUP_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
 #include "common/err.h"
-#include "runtime/spec/spec.h"
 
 enum cgroup_mode { CGROUP_V1, CGROUP_V2, CGROUP_HYBRID };
 
@@ -42,7 +43,6 @@ const char *cgroup_v1_dir(const struct cgroup *cg, const char *controller);
 /* Create the directories (parents too), then move `pid` in. */
 int cgroup_create(struct cgroup *cg, err_t *err);
 int cgroup_enter(const struct cgroup *cg, pid_t pid, err_t *err);
-int cgroup_apply(const struct cgroup *cg, const struct spec_resources *r, bool update, err_t *err);
 
 /* A cgroup that exists already must be free for a new container: no
  * processes, not frozen (runc refuses both). */
@@ -62,17 +62,12 @@ int cgroup_stats(const struct cgroup *cg, json_t **out, err_t *err);
 /* Number of OOM kills in the cgroup so far. */
 long cgroup_oom_kills(const struct cgroup *cg);
 
-/* Per-layout resource writers, exposed for the unit tests. */
-int cgroup_v1_apply(const struct cgroup *cg, const struct spec_resources *r, bool update, err_t *err);
-int cgroup_v2_apply(const char *dir, const struct spec_resources *r, err_t *err);
+/* Enable every available controller in `root` and each ancestor of `path`
+ * below it, so that the cgroup at `path` can use them (v2 only). */
 int cgroup_v2_enable_controllers(const char *root, const char *path, err_t *err);
 
 /* Write `value` to dir/file (which must exist). */
 int cgroup_write(const char *dir, const char *file, const char *value, err_t *err);
 int cgroup_read(const char *dir, const char *file, char *buf, size_t len, err_t *err);
-
-/* v1 cpu.shares -> v2 cpu.weight; v1 blkio weight -> v2 io.weight. */
-uint64_t cgroup_shares_to_weight(uint64_t shares);
-uint64_t cgroup_blkio_to_io_weight(uint64_t weight);
 
 #endif

@@ -1,8 +1,8 @@
 /* Resolving paths inside a container's root so that nothing in the image
  * (absolute symlinks, `..`) can lead outside it: openat2(2) with
  * RESOLVE_IN_ROOT treats the root fd as "/" for every component. */
-#ifndef ISOLA_RUNTIME_CONTAINER_PATHSAFE_H
-#define ISOLA_RUNTIME_CONTAINER_PATHSAFE_H
+#ifndef ISOLA_SYS_PATHSAFE_H
+#define ISOLA_SYS_PATHSAFE_H
 
 #include <stdbool.h>
 #include <sys/types.h>
