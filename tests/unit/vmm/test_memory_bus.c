@@ -122,6 +122,47 @@ Test(memory, a_diff_save_writes_only_dirty_pages_at_their_offsets)
   guest_mem_destroy(&gm);
 }
 
+/* A Linux guest's memory above the 32-bit hole is a second KVM slot with
+ * its own dirty log: its pages go at file offsets that follow the first
+ * region's (not at their guest addresses), and a restore maps them back
+ * from there. */
+Test(memory, a_diff_above_the_hole_restores_at_the_same_guest_addresses)
+{
+  struct guest_mem gm;
+  cr_assert_eq(guest_mem_create(&gm, 4 * GiB, false, NULL), 0);
+  cr_assert_eq(gm.nregions, 2);
+  cr_assert_eq(guest_mem_track_dirty(&gm, NULL), 0);
+  const uint64_t high = LAYOUT_MMIO_END + 5 * GUEST_PAGE, at = LAYOUT_MMIO_START + 5 * GUEST_PAGE;
+  /* the VMM's write above the hole, and the guest's (KVM's log of slot 1) */
+  cr_assert_eq(guest_mem_write(&gm, high, "vmm", 4, NULL), 0);
+  uint64_t *kvm = calloc(1, guest_mem_bitmap_size(&gm, 1));
+  kvm[0] = 1ULL << 9;
+  memcpy(guest_mem_ptr(&gm, LAYOUT_MMIO_END + 9 * GUEST_PAGE, 6), "guest", 6);
+  guest_mem_merge_dirty(&gm, 1, kvm);
+  free(kvm);
+  cr_assert(guest_mem_is_dirty(&gm, high + 100));
+  cr_assert_not(guest_mem_is_dirty(&gm, 5 * GUEST_PAGE), "slot 0's page of the same index is clean");
+  char base[] = "/tmp/isola-test-base-XXXXXX", diff[] = "/tmp/isola-test-diff-XXXXXX";
+  int d = temp_file(diff, 0, -1);
+  uint64_t pages = 0;
+  cr_assert_eq(guest_mem_save(&gm, d, true, &pages, NULL), 0);
+  cr_assert_eq(pages, 2);
+  cr_assert_eq(lseek(d, 0, SEEK_DATA), (off_t)at, "the first data is slot 1's page 5");
+  close(d);
+  guest_mem_destroy(&gm);
+  close(temp_file(base, (off_t)(4 * GiB), -1));
+  cr_assert_eq(snapshot_rebase(base, diff, NULL), 0);
+  int b = open(base, O_RDONLY);
+  cr_assert_eq(guest_mem_create_from(&gm, 4 * GiB, false, b, NULL), 0);
+  close(b);
+  cr_assert_str_eq(guest_mem_ptr(&gm, high, 4), "vmm");
+  cr_assert_str_eq(guest_mem_ptr(&gm, LAYOUT_MMIO_END + 9 * GUEST_PAGE, 6), "guest");
+  cr_assert_eq(*(char *)guest_mem_ptr(&gm, 5 * GUEST_PAGE, 1), 0);
+  guest_mem_destroy(&gm);
+  unlink(base);
+  unlink(diff);
+}
+
 Test(memory, rebase_copies_a_diffs_data_onto_its_base)
 {
   char base[] = "/tmp/isola-test-base-XXXXXX", diff[] = "/tmp/isola-test-diff-XXXXXX";
